@@ -1,0 +1,119 @@
+/** REST request and response shapes shared by relay, CLI and web. */
+import { z } from 'zod';
+import { LIMITS } from '../protocol/limits.js';
+import { agentNameSchema, envSchema, shortText, tagsSchema } from '../protocol/fields.js';
+
+export const ROLES = ['admin', 'operator', 'viewer'] as const;
+export const roleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof roleSchema>;
+
+export const loginRequestSchema = z.object({
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(1024),
+});
+export const loginResponseSchema = z.object({
+  token: z.string(),
+  expiresAt: z.string(),
+  user: z.object({ id: z.string(), username: z.string(), role: roleSchema, mustChangePassword: z.boolean() }),
+});
+export type LoginResponse = z.infer<typeof loginResponseSchema>;
+
+export const MIN_PASSWORD_LENGTH = 12;
+export const changePasswordRequestSchema = z.object({
+  currentPassword: z.string().min(1).max(1024),
+  newPassword: z.string().min(MIN_PASSWORD_LENGTH, `passwords have at least ${MIN_PASSWORD_LENGTH} characters`).max(1024),
+});
+
+export const registerAgentRequestSchema = z.object({
+  name: agentNameSchema,
+  description: shortText(LIMITS.maxDescriptionLength).default(''),
+  type: z.enum(['linux', 'darwin', 'windows', 'freebsd', 'other']).default('linux'),
+  hostname: shortText(255).default(''),
+  os: shortText(128).default(''),
+  arch: shortText(32).default(''),
+  shell: shortText(512).default('/bin/bash'),
+  tags: tagsSchema.default([]),
+});
+export type RegisterAgentRequest = z.input<typeof registerAgentRequestSchema>;
+
+export const agentViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  type: z.string(),
+  hostname: z.string(),
+  os: z.string(),
+  arch: z.string(),
+  shell: z.string(),
+  tags: z.array(z.string()),
+  version: z.string(),
+  status: z.enum(['online', 'offline']),
+  connectedAt: z.string().nullable(),
+  lastSeenAt: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type AgentView = z.infer<typeof agentViewSchema>;
+
+export const registerAgentResponseSchema = z.object({
+  agent: agentViewSchema,
+  /** The per-agent credential. Shown once; the relay stores only its hash. */
+  credential: z.string(),
+});
+export type RegisterAgentResponse = z.infer<typeof registerAgentResponseSchema>;
+
+export const rotateCredentialResponseSchema = z.object({ agentId: z.string(), credential: z.string() });
+
+export const execRequestSchema = z
+  .object({
+    argv: z.array(z.string().max(LIMITS.maxCommandBytes)).min(1).max(LIMITS.maxArgs).optional(),
+    command: z.string().min(1).max(LIMITS.maxCommandBytes).optional(),
+    cwd: shortText(4096).optional(),
+    env: envSchema.optional(),
+    timeoutSec: z.number().positive().max(LIMITS.maxExecTimeoutMs / 1000).optional(),
+  })
+  .refine((m) => (m.argv === undefined) !== (m.command === undefined), 'give exactly one of "argv" (a list) or "command" (shell text)');
+export type ExecRequest = z.infer<typeof execRequestSchema>;
+
+/** Events of `POST /api/agents/{id}/exec`, one JSON object per line (application/x-ndjson). */
+export const execEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('started'), execId: z.string(), agentId: z.string(), pid: z.number().int() }),
+  z.object({ type: z.literal('output'), stream: z.enum(['stdout', 'stderr']), data: z.string().describe('base64') }),
+  z.object({
+    type: z.literal('exit'),
+    execId: z.string(),
+    exitCode: z.number().int().nullable(),
+    signal: z.string().nullable(),
+    durationMs: z.number().int(),
+    timedOut: z.boolean(),
+    truncated: z.boolean(),
+    error: z.string().optional(),
+  }),
+  z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
+]);
+export type ExecEvent = z.infer<typeof execEventSchema>;
+
+export const createTokenRequestSchema = z.object({
+  name: z.string().min(1).max(64),
+  role: roleSchema.default('operator'),
+  expiresInDays: z.number().int().positive().max(3650).optional(),
+});
+export const tokenViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: roleSchema,
+  prefix: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+export type TokenView = z.infer<typeof tokenViewSchema>;
+export const createTokenResponseSchema = z.object({ token: z.string(), info: tokenViewSchema });
+
+export const healthResponseSchema = z.object({
+  status: z.literal('ok'),
+  version: z.string(),
+  protocolVersion: z.number(),
+  database: z.enum(['embedded', 'postgresql']),
+  agentsOnline: z.number().int(),
+});

@@ -1,0 +1,8 @@
+/**
+ * @rexec/shared: the contract between agent, relay, CLI and web. Pure: no I/O.
+ * Start reading at protocol/version.ts (protocol flow and changelog).
+ */
+export * from './protocol/index.js';
+export * from './api/schemas.js';
+export * from './token-format.js';
+export * from './backoff.js';

@@ -1,0 +1,172 @@
+/**
+ * JSON control messages on the agent link. Names follow the Rexec agent protocol:
+ * relay -> agent: hello, shell_start, shell_input, shell_resize, shell_stop, ping, exec, exec_kill, error
+ * agent -> relay: hello, shell_started, shell_output*, shell_stopped, shell_error, pong,
+ *                 exec_started, exec_result, error
+ * (*) shell_output and exec output travel as binary frames, see ./frames.ts.
+ */
+import { z } from 'zod';
+import { LIMITS } from './limits.js';
+import { colsSchema, envSchema, idSchema, rowsSchema, shortText } from './fields.js';
+
+const errorMessage = z.object({
+  type: z.literal('error'),
+  code: z.string().max(64),
+  message: z.string().max(1024),
+  /** The `type` of the message this error answers, when known. */
+  ref: z.string().max(64).optional(),
+  sessionId: idSchema.optional(),
+  execId: idSchema.optional(),
+});
+
+// ---- agent -> relay ----------------------------------------------------------------------
+
+export const agentHelloSchema = z.object({
+  type: z.literal('hello'),
+  protocolVersions: z.array(z.number().int().positive()).min(1).max(16),
+  agentId: idSchema,
+  name: shortText(LIMITS.maxNameLength),
+  hostname: shortText(255),
+  os: shortText(128),
+  arch: shortText(32),
+  shell: shortText(512),
+  version: shortText(64),
+});
+
+export const shellStartedSchema = z.object({
+  type: z.literal('shell_started'),
+  sessionId: idSchema,
+  pid: z.number().int().nonnegative(),
+  cols: colsSchema,
+  rows: rowsSchema,
+});
+
+export const shellStoppedSchema = z.object({
+  type: z.literal('shell_stopped'),
+  sessionId: idSchema,
+  exitCode: z.number().int().nullable(),
+  signal: z.string().max(32).nullable(),
+  /** Total bytes of output the session produced (the final offset). */
+  outputBytes: z.number().int().nonnegative(),
+});
+
+export const shellErrorSchema = z.object({
+  type: z.literal('shell_error'),
+  sessionId: idSchema,
+  code: z.string().max(64),
+  message: z.string().max(1024),
+});
+
+export const pongSchema = z.object({ type: z.literal('pong'), ts: z.number() });
+
+export const execStartedSchema = z.object({
+  type: z.literal('exec_started'),
+  execId: idSchema,
+  pid: z.number().int().nonnegative(),
+});
+
+export const execResultSchema = z.object({
+  type: z.literal('exec_result'),
+  execId: idSchema,
+  /** Exit code, or null when the process ended by a signal or never started. */
+  exitCode: z.number().int().nullable(),
+  signal: z.string().max(32).nullable(),
+  durationMs: z.number().int().nonnegative(),
+  timedOut: z.boolean(),
+  /** Set when the command could not be started (e.g. not found); exitCode is then null. */
+  error: z.string().max(1024).optional(),
+  stdoutBytes: z.number().int().nonnegative(),
+  stderrBytes: z.number().int().nonnegative(),
+  truncated: z.boolean(),
+});
+
+export const agentToRelaySchema = z.discriminatedUnion('type', [
+  agentHelloSchema,
+  shellStartedSchema,
+  shellStoppedSchema,
+  shellErrorSchema,
+  pongSchema,
+  execStartedSchema,
+  execResultSchema,
+  errorMessage,
+]);
+export type AgentToRelay = z.infer<typeof agentToRelaySchema>;
+export type AgentHello = z.infer<typeof agentHelloSchema>;
+export type ExecResult = z.infer<typeof execResultSchema>;
+
+// ---- relay -> agent ----------------------------------------------------------------------
+
+export const relayHelloSchema = z.object({
+  type: z.literal('hello'),
+  protocolVersion: z.number().int().positive(),
+  agentId: idSchema,
+  heartbeatIntervalMs: z.number().int().positive(),
+  deadLinkTimeoutMs: z.number().int().positive(),
+});
+
+export const shellStartSchema = z.object({
+  type: z.literal('shell_start'),
+  sessionId: idSchema,
+  cols: colsSchema,
+  rows: rowsSchema,
+  /** Defaults to the agent's configured shell. */
+  shell: shortText(512).optional(),
+  cwd: shortText(4096).optional(),
+  env: envSchema.optional(),
+});
+
+export const shellInputSchema = z.object({
+  type: z.literal('shell_input'),
+  sessionId: idSchema,
+  data: z.string().max(LIMITS.maxInputBytes),
+});
+
+export const shellResizeSchema = z.object({
+  type: z.literal('shell_resize'),
+  sessionId: idSchema,
+  cols: colsSchema,
+  rows: rowsSchema,
+});
+
+export const shellStopSchema = z.object({
+  type: z.literal('shell_stop'),
+  sessionId: idSchema,
+});
+
+export const pingSchema = z.object({ type: z.literal('ping'), ts: z.number() });
+
+export const execSchema = z
+  .object({
+    type: z.literal('exec'),
+    execId: idSchema,
+    /** Run this program with these arguments, no shell involved. */
+    argv: z.array(z.string().max(LIMITS.maxCommandBytes)).min(1).max(LIMITS.maxArgs).optional(),
+    /** Or run this text with the agent's shell (`$SHELL -c`). */
+    command: z.string().min(1).max(LIMITS.maxCommandBytes).optional(),
+    cwd: shortText(4096).optional(),
+    env: envSchema.optional(),
+    timeoutMs: z.number().int().positive().max(LIMITS.maxExecTimeoutMs),
+    /** Grace between SIGTERM and SIGKILL of the process group on timeout or kill. */
+    killGraceMs: z.number().int().nonnegative().max(60_000).default(2000),
+  })
+  .refine((m) => (m.argv === undefined) !== (m.command === undefined), 'exactly one of argv or command is required');
+
+export const execKillSchema = z.object({ type: z.literal('exec_kill'), execId: idSchema });
+
+export const relayToAgentSchema = z.discriminatedUnion('type', [
+  relayHelloSchema,
+  shellStartSchema,
+  shellInputSchema,
+  shellResizeSchema,
+  shellStopSchema,
+  pingSchema,
+  execSchema,
+  execKillSchema,
+  errorMessage,
+]);
+export type RelayToAgent = z.infer<typeof relayToAgentSchema>;
+export type RelayHello = z.infer<typeof relayHelloSchema>;
+export type ShellStart = z.infer<typeof shellStartSchema>;
+export type ExecMessage = z.infer<typeof execSchema>;
+export type ErrorMessage = z.infer<typeof errorMessage>;
+export { errorMessage as errorMessageSchema };

@@ -1,0 +1,67 @@
+/**
+ * Messages on a browser (or CLI) terminal socket: one WebSocket per terminal at
+ * /ws/terminal/{agent_id}. Sub-protocols: [BROWSER_SUBPROTOCOL, BROWSER_AUTH_SUBPROTOCOL_PREFIX + jwt]
+ * (browsers cannot set an Authorization header on a WebSocket; the header keeps the token out of
+ * URLs and access logs). The relay answers with BROWSER_SUBPROTOCOL only.
+ *
+ * Flow: relay sends `hello`; client sends `shell_start`; relay answers `shell_started`, then
+ * output arrives as binary ShellOutput frames (./frames.ts); `shell_stopped` ends the session and
+ * the relay closes with CloseCode.SessionEnded.
+ */
+import { z } from 'zod';
+import { LIMITS } from './limits.js';
+import { colsSchema, idSchema, rowsSchema } from './fields.js';
+
+// ---- client -> relay ---------------------------------------------------------------------
+
+export const clientShellStartSchema = z.object({ type: z.literal('shell_start'), cols: colsSchema, rows: rowsSchema });
+export const clientShellInputSchema = z.object({ type: z.literal('shell_input'), data: z.string().max(LIMITS.maxInputBytes) });
+export const clientShellResizeSchema = z.object({ type: z.literal('shell_resize'), cols: colsSchema, rows: rowsSchema });
+export const clientShellStopSchema = z.object({ type: z.literal('shell_stop') });
+export const clientPingSchema = z.object({ type: z.literal('ping'), ts: z.number() });
+
+export const clientToRelaySchema = z.discriminatedUnion('type', [
+  clientShellStartSchema,
+  clientShellInputSchema,
+  clientShellResizeSchema,
+  clientShellStopSchema,
+  clientPingSchema,
+]);
+export type ClientToRelay = z.infer<typeof clientToRelaySchema>;
+
+// ---- relay -> client ---------------------------------------------------------------------
+
+export const terminalHelloSchema = z.object({
+  type: z.literal('hello'),
+  protocolVersion: z.number().int(),
+  agentId: idSchema,
+  agentName: z.string(),
+});
+export const terminalStartedSchema = z.object({
+  type: z.literal('shell_started'),
+  sessionId: idSchema,
+  cols: colsSchema,
+  rows: rowsSchema,
+});
+export const terminalStoppedSchema = z.object({
+  type: z.literal('shell_stopped'),
+  sessionId: idSchema,
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+});
+export const terminalErrorSchema = z.object({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+  ref: z.string().optional(),
+});
+export const terminalPongSchema = z.object({ type: z.literal('pong'), ts: z.number() });
+
+export const relayToClientSchema = z.discriminatedUnion('type', [
+  terminalHelloSchema,
+  terminalStartedSchema,
+  terminalStoppedSchema,
+  terminalErrorSchema,
+  terminalPongSchema,
+]);
+export type RelayToClient = z.infer<typeof relayToClientSchema>;

@@ -1,0 +1,46 @@
+/** Limits shared by relay, agent and browser. Each is enforced where input enters a process. */
+export const LIMITS = {
+  /** Largest WebSocket message either side accepts (ws `maxPayload`). */
+  maxMessageBytes: 1024 * 1024 + 256,
+  /** Largest JSON control message. */
+  maxControlMessageBytes: 256 * 1024,
+  /** Largest payload of one binary output frame. */
+  maxFramePayloadBytes: 1024 * 1024,
+  /** Largest `shell_input.data` (a paste); bigger pastes are split by the sender. */
+  maxInputBytes: 64 * 1024,
+  /** Terminal size bounds. */
+  minCols: 1,
+  maxCols: 1000,
+  minRows: 1,
+  maxRows: 500,
+  /** Shell sessions one agent serves at once (the agent may be configured lower). */
+  maxSessionsPerAgent: 64,
+  /** Largest exec command (argv joined or shell text). */
+  maxCommandBytes: 64 * 1024,
+  maxArgs: 1024,
+  maxEnvVars: 128,
+  /** Longest exec timeout the relay accepts. */
+  maxExecTimeoutMs: 24 * 60 * 60 * 1000,
+  defaultExecTimeoutMs: 10 * 60 * 1000,
+  /** Output an exec keeps per stream before it stops forwarding and flags truncation. */
+  maxExecOutputBytes: 10 * 1024 * 1024,
+  /** Bytes of a name, tag or description. */
+  maxNameLength: 64,
+  maxTagLength: 32,
+  maxTags: 32,
+  maxDescriptionLength: 512,
+  /** Time an agent has to send `hello` after the upgrade. */
+  helloTimeoutMs: 10_000,
+  /** Control messages per second per socket before the socket is closed (token bucket). */
+  messagesPerSecond: 2000,
+  messageBurst: 4000,
+} as const;
+
+/** Link timing defaults; the relay's `hello` may override them. */
+export const LINK_DEFAULTS = {
+  heartbeatIntervalMs: 15_000,
+  /** No frame at all for this long means the link is dead (must exceed the worst drain time). */
+  deadLinkTimeoutMs: 45_000,
+  reconnectBaseMs: 500,
+  reconnectCapMs: 30_000,
+} as const;

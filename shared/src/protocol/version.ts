@@ -1,0 +1,34 @@
+/**
+ * Rexec wire protocol.
+ *
+ * PROTOCOL FLOW (agent link, one WebSocket per agent at /ws/agent/{agent_id}):
+ *   1. The agent dials the relay with `Authorization: Bearer <agent credential>`. The relay checks
+ *      the credential BEFORE answering 101; a bad credential gets HTTP 401 and a JSON error.
+ *   2. The agent's first frame is `hello` (protocol version, identity, host facts). The relay
+ *      answers `hello` with the accepted version and link settings, or closes with
+ *      CloseCode.UnsupportedVersion / CloseCode.HelloTimeout.
+ *   3. Afterwards either side sends JSON control messages (text frames, validated with the zod
+ *      schemas in ./agent-messages.ts on BOTH sides) and the agent sends terminal and exec output
+ *      in binary frames (./frames.ts). Unknown or malformed messages get an `error` reply; the
+ *      link stays up.
+ *   4. Liveness: the relay sends `ping` every heartbeatIntervalMs; the agent answers `pong`.
+ *      Any received frame counts as proof of life, so pings never queue behind bulk output
+ *      deciding a link is dead.
+ *
+ * Browser terminals use one WebSocket per terminal at /ws/terminal/{agent_id}, authenticated by
+ * the session JWT in the `Sec-WebSocket-Protocol` header (see ./browser-messages.ts) plus an
+ * Origin check, both before the 101.
+ *
+ * CHANGELOG
+ *   1: first version: hello, shell_*, exec, exec_kill, ping/pong, binary output frames carrying
+ *      session id and byte offset.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** Versions this build can speak; the relay accepts the highest both sides support. */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1];
+
+/** Sub-protocol a browser asks for on the terminal socket. */
+export const BROWSER_SUBPROTOCOL = 'rexec.v1';
+/** Prefix of the second sub-protocol entry that carries the bearer token. */
+export const BROWSER_AUTH_SUBPROTOCOL_PREFIX = 'rexec.auth.';

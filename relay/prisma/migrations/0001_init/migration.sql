@@ -14,6 +14,7 @@ CREATE TABLE "users" (
     "role" TEXT NOT NULL DEFAULT 'operator',
     "disabled" BOOLEAN NOT NULL DEFAULT false,
     "must_change_password" BOOLEAN NOT NULL DEFAULT false,
+    "password_version" INTEGER NOT NULL DEFAULT 0,
     "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updated_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT "users_pkey" PRIMARY KEY ("id")

@@ -1,0 +1,158 @@
+/** `rexec-relay`: run the relay and administer it. */
+import { Command, Option } from 'commander';
+import { ROLES, type TokenView } from '@rexec/shared';
+import { resolveConfig, defaultDataDir } from '../config.js';
+import { startRelay } from '../server.js';
+import { callControlSocket } from '../control/socket.js';
+import { runAdminOp, adminRequestSchema, type AdminRequest } from '../control/admin-ops.js';
+import { openDatabase } from '../db/open.js';
+import { lockHolder } from '../db/data-dir-lock.js';
+import { RELAY_VERSION } from '../version.js';
+import { log } from '../log.js';
+import path from 'node:path';
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`rexec-relay: ${message}\n`);
+  process.exit(code);
+}
+
+/**
+ * Runs an admin operation: through a running relay's control socket when there is one,
+ * otherwise directly on the database (PostgreSQL, or PGlite when no relay holds the data dir).
+ */
+async function admin(dataDirFlag: string | undefined, req: AdminRequest): Promise<unknown> {
+  const dataDir = path.resolve(dataDirFlag ?? defaultDataDir());
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    try {
+      return await callControlSocket(dataDir, req);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ECONNREFUSED') throw err;
+      const holder = lockHolder(dataDir);
+      if (holder !== null) throw new Error(`a relay (pid ${holder}) holds ${dataDir} but its control socket does not answer`);
+    }
+  }
+  const db = await openDatabase({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
+  try {
+    return await runAdminOp(db.prisma, adminRequestSchema.parse(req));
+  } finally {
+    await db.close();
+  }
+}
+
+function printTokens(tokens: TokenView[]): void {
+  if (!tokens.length) return void console.log('no API tokens');
+  const rows = tokens.map((t) => [t.id, t.name, t.role, t.prefix + '…', t.revokedAt ? 'revoked' : t.expiresAt && new Date(t.expiresAt) < new Date() ? 'expired' : 'active', t.expiresAt ?? 'never', t.lastUsedAt ?? 'never']);
+  const head = ['ID', 'NAME', 'ROLE', 'PREFIX', 'STATE', 'EXPIRES', 'LAST USED'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
+export function buildRelayProgram(): Command {
+  const program = new Command('rexec-relay')
+    .description('The Rexec relay: agents dial in, people reach their servers through it.')
+    .version(RELAY_VERSION)
+    .showHelpAfterError();
+
+  program
+    .command('start')
+    .description('Run the relay in the foreground (SIGTERM or Ctrl-C stops it cleanly)')
+    .option('-p, --port <port>', 'TCP port to listen on; 0 picks a free one (env REXEC_PORT, default 8420)')
+    .option('-b, --bind <address>', 'address to listen on (env REXEC_BIND, default 127.0.0.1; 0.0.0.0 for all)')
+    .option('-d, --data-dir <dir>', 'where the embedded database, lock and control socket live (env REXEC_DATA_DIR, default ~/.rexec/relay)')
+    .option('--public-url <url>', 'URL people and agents use to reach this relay; browser sockets must come from its origin (env REXEC_PUBLIC_URL)')
+    .addOption(new Option('--log-level <level>', 'log verbosity').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .action(async (opts) => {
+      const { setLogLevel } = await import('../log.js');
+      setLogLevel(opts.logLevel);
+      let cfg;
+      try {
+        cfg = resolveConfig(opts);
+      } catch (err) {
+        fail((err as Error).message, 2);
+      }
+      let relay;
+      try {
+        relay = await startRelay(cfg);
+      } catch (err) {
+        fail(`could not start: ${(err as Error).message}`);
+      }
+      log.info('relay listening', { url: relay.url, database: relay.db.kind, dataDir: cfg.dataDir });
+      console.log(`Relay listening on ${relay.url}`);
+      if (relay.initialAdmin) {
+        console.log(
+          [
+            '',
+            '  First start: an admin account was created.',
+            `    username: ${relay.initialAdmin.username}`,
+            `    one-time password: ${relay.initialAdmin.password}`,
+            `  (also in ${path.join(cfg.dataDir, 'initial-admin-password')}; you must choose a new password at first login)`,
+            '',
+          ].join('\n'),
+        );
+      }
+      let stopping = false;
+      const stop = async (sig: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info('shutting down', { signal: sig });
+        await relay.stop();
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+    });
+
+  const token = program.command('token').description('Manage API tokens for the rexec CLI and automation');
+  const dataDirOpt = () => new Option('-d, --data-dir <dir>', 'the relay data directory (env REXEC_DATA_DIR); DATABASE_URL selects PostgreSQL');
+  token
+    .command('create')
+    .description('Create an API token and print it once (only its hash is stored)')
+    .requiredOption('-n, --name <name>', 'a name to recognise the token by')
+    .addOption(new Option('-r, --role <role>', 'what the token may do').choices([...ROLES]).default('operator'))
+    .option('--expires-in-days <days>', 'expire after this many days (default: never)')
+    .addOption(dataDirOpt())
+    .option('--json', 'print JSON { token, info }')
+    .action(async (opts) => {
+      const expires = opts.expiresInDays !== undefined ? Number(opts.expiresInDays) : undefined;
+      if (expires !== undefined && (!Number.isInteger(expires) || expires <= 0)) fail('--expires-in-days must be a positive whole number', 2);
+      try {
+        const res = (await admin(opts.dataDir, { op: 'token.create', args: { name: opts.name, role: opts.role, ...(expires ? { expiresInDays: expires } : {}) } })) as { token: string; info: TokenView };
+        if (opts.json) console.log(JSON.stringify(res));
+        else console.log(res.token);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    });
+  token
+    .command('list')
+    .description('List API tokens (never their secrets)')
+    .addOption(dataDirOpt())
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      try {
+        const tokens = (await admin(opts.dataDir, { op: 'token.list', args: {} })) as TokenView[];
+        if (opts.json) console.log(JSON.stringify(tokens));
+        else printTokens(tokens);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    });
+  token
+    .command('revoke')
+    .description('Revoke an API token by id or name; it stops working at once')
+    .argument('<id-or-name>', 'token id or name')
+    .addOption(dataDirOpt())
+    .action(async (id, opts) => {
+      try {
+        const t = (await admin(opts.dataDir, { op: 'token.revoke', args: { id } })) as TokenView;
+        console.log(`revoked ${t.name} (${t.id})`);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    });
+  return program;
+}
+
+await buildRelayProgram().parseAsync(process.argv);

@@ -1,0 +1,148 @@
+/** `rexec`: the user CLI. Log in once with an API token, then list agents and run commands. */
+import os from 'node:os';
+import { Command } from 'commander';
+import type { AgentView } from '@rexec/shared';
+import { ApiClient, ApiError } from './api-client.js';
+import { loadCliConfig, saveCliConfig } from './cli-config.js';
+import { RELAY_VERSION } from '../version.js';
+
+/** Exit codes of `rexec exec` besides the remote exit code (ssh/timeout conventions). */
+export const EXIT = { error: 255, timeout: 124, usage: 2 } as const;
+
+function fail(message: string, code: number = EXIT.error): never {
+  process.stderr.write(`rexec: ${message}\n`);
+  process.exit(code);
+}
+
+function client(): ApiClient {
+  let cfg;
+  try {
+    cfg = loadCliConfig();
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (!cfg) fail('not logged in: run `rexec login --host URL --token TOKEN` (or set REXEC_HOST and REXEC_TOKEN)', EXIT.usage);
+  return new ApiClient(cfg.host, cfg.token);
+}
+
+function ago(iso: string | null): string {
+  if (!iso) return 'never';
+  const s = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
+  if (s < 5) return 'just now';
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+export function buildCliProgram(): Command {
+  const program = new Command('rexec').description('Reach your servers through a Rexec relay.').version(RELAY_VERSION).showHelpAfterError();
+
+  program
+    .command('login')
+    .description('Check an API token against a relay and save both to ~/.rexec/cli.json (0600)')
+    .requiredOption('--host <url>', 'relay URL, e.g. https://relay.example.com')
+    .requiredOption('--token <token>', 'API token (create one with `rexec-relay token create`)')
+    .action(async (opts) => {
+      let host: string;
+      try {
+        host = new URL(opts.host).origin;
+      } catch {
+        fail(`--host is not a URL: ${opts.host}`, EXIT.usage);
+      }
+      try {
+        const me = await new ApiClient(host, opts.token).json<{ user: { username: string; role: string } }>('GET', '/api/auth/me');
+        const file = saveCliConfig({ host, token: opts.token });
+        console.log(`Logged in to ${host} as ${me.user.username} (${me.user.role}); saved to ${file}`);
+      } catch (err) {
+        fail(err instanceof ApiError && err.status === 401 ? 'the relay rejected this token (wrong, expired or revoked)' : (err as Error).message);
+      }
+    });
+
+  program
+    .command('agents')
+    .description('List agents with status, tags and last-seen time')
+    .option('--tag <tag>', 'only agents with this tag')
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      try {
+        const q = opts.tag ? `?tag=${encodeURIComponent(opts.tag)}` : '';
+        const { agents } = await client().json<{ agents: AgentView[] }>('GET', `/api/agents${q}`);
+        if (opts.json) return console.log(JSON.stringify(agents, null, 2));
+        if (!agents.length) return console.log('no agents registered');
+        console.log(
+          table(
+            ['NAME', 'STATUS', 'TAGS', 'OS', 'ARCH', 'LAST SEEN'],
+            agents.map((a) => [a.name, a.status, a.tags.join(',') || '-', a.os || '-', a.arch || '-', a.status === 'online' ? 'now' : ago(a.lastSeenAt)]),
+          ),
+        );
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    });
+
+  program
+    .command('exec')
+    .description('Run a command on an agent, stream its output, and exit with its exit code')
+    .requiredOption('-a, --agent <name>', 'agent name or id')
+    .option('-c, --cmd <text>', "shell text run with the agent's shell (instead of a command after --)")
+    .option('-t, --timeout <seconds>', 'kill the command (its whole process group) after this long', '600')
+    .option('--cwd <dir>', 'working directory on the agent')
+    .argument('[command...]', 'program and arguments, after --, run without a shell')
+    .addHelpText('after', `
+Examples:
+  rexec exec --agent web-1 -- uname -a
+  rexec exec --agent web-1 --cmd "ls -la | head"
+
+Exit status: the remote exit code; 128+N when killed by signal N; ${EXIT.timeout} on timeout;
+${EXIT.error} when the command could not run (agent offline, not found, relay error).`)
+    .action(async (argv: string[], opts) => {
+      if ((argv.length > 0) === Boolean(opts.cmd)) fail('give either a command after -- or --cmd "shell text", not both or neither', EXIT.usage);
+      const timeoutSec = Number(opts.timeout);
+      if (!(timeoutSec > 0)) fail('--timeout must be a positive number of seconds', EXIT.usage);
+      const body = { ...(opts.cmd ? { command: opts.cmd } : { argv }), timeoutSec, ...(opts.cwd ? { cwd: opts.cwd } : {}) };
+      const abort = new AbortController();
+      process.on('SIGINT', () => abort.abort()); // closing the stream makes the relay kill the command
+      try {
+        for await (const ev of client().exec(opts.agent, body, abort.signal)) {
+          if (ev.type === 'output') (ev.stream === 'stdout' ? process.stdout : process.stderr).write(Buffer.from(ev.data, 'base64'));
+          else if (ev.type === 'error') fail(ev.message);
+          else if (ev.type === 'exit') {
+            if (ev.error) fail(ev.error);
+            if (ev.timedOut) {
+              process.stderr.write(`rexec: command timed out after ${timeoutSec}s and was killed\n`);
+              process.exitCode = EXIT.timeout;
+            } else if (ev.signal) {
+              const n = os.constants.signals[ev.signal as keyof typeof os.constants.signals];
+              process.stderr.write(`rexec: command killed by ${ev.signal}\n`);
+              process.exitCode = 128 + (n ?? 0);
+            } else process.exitCode = ev.exitCode ?? EXIT.error;
+            if (ev.truncated) process.stderr.write('rexec: output was truncated by the agent\n');
+            return;
+          }
+        }
+        fail('the relay ended the stream without a result');
+      } catch (err) {
+        if (abort.signal.aborted) fail('interrupted', 130);
+        fail((err as Error).message);
+      }
+    });
+
+  program
+    .command('logout')
+    .description('Forget the saved login')
+    .action(async () => {
+      const { cliConfigPath } = await import('./cli-config.js');
+      const fs = await import('node:fs');
+      fs.rmSync(cliConfigPath(), { force: true });
+      console.log('logged out');
+    });
+  return program;
+}
+
+await buildCliProgram().parseAsync(process.argv);

@@ -1,0 +1,83 @@
+/** Relay settings from flags and environment variables (flags win). Documented in relay/README.md. */
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LINK_DEFAULTS, LIMITS } from '@rexec/shared';
+
+export interface RelayConfig {
+  port: number;
+  bind: string;
+  dataDir: string;
+  databaseUrl?: string;
+  /** Explicit public URL; when absent it is derived from bind and the listening port. */
+  publicUrl?: string;
+  /** Extra origins allowed to open browser sockets, besides the public URL's. */
+  allowedOrigins: string[];
+  heartbeatIntervalMs: number;
+  deadLinkTimeoutMs: number;
+  helloTimeoutMs: number;
+  sessionTtlSeconds: number;
+  webDir: string | null;
+}
+
+export interface StartFlags {
+  port?: string;
+  bind?: string;
+  dataDir?: string;
+  publicUrl?: string;
+}
+
+function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
+  return n;
+}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.REXEC_DATA_DIR || path.join(os.homedir(), '.rexec', 'relay');
+}
+
+export function defaultWebDir(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+}
+
+export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.env): RelayConfig {
+  const port = flags.port !== undefined ? Number(flags.port) : intEnv(env, 'REXEC_PORT', 8420);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got "${flags.port}"`);
+  const publicUrl = flags.publicUrl ?? env.REXEC_PUBLIC_URL;
+  if (publicUrl) {
+    const u = new URL(publicUrl); // throws a clear "Invalid URL" for garbage
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('--public-url must be http(s)://');
+  }
+  return {
+    port,
+    bind: flags.bind ?? env.REXEC_BIND ?? '127.0.0.1',
+    dataDir: path.resolve(flags.dataDir ?? defaultDataDir(env)),
+    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    ...(publicUrl ? { publicUrl: publicUrl.replace(/\/+$/, '') } : {}),
+    allowedOrigins: (env.REXEC_ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    heartbeatIntervalMs: intEnv(env, 'REXEC_HEARTBEAT_MS', LINK_DEFAULTS.heartbeatIntervalMs),
+    deadLinkTimeoutMs: intEnv(env, 'REXEC_DEAD_LINK_MS', LINK_DEFAULTS.deadLinkTimeoutMs),
+    helloTimeoutMs: intEnv(env, 'REXEC_HELLO_TIMEOUT_MS', LIMITS.helloTimeoutMs),
+    sessionTtlSeconds: intEnv(env, 'REXEC_SESSION_TTL_SECONDS', 12 * 3600),
+    webDir: env.REXEC_WEB_DIR ?? defaultWebDir(),
+  };
+}
+
+/** Origins allowed on browser sockets: the public URL's, loopback aliases of it, and extras. */
+export function originChecker(publicUrl: string, extra: string[]): (origin: string) => boolean {
+  const pub = new URL(publicUrl);
+  const allowed = new Set<string>([pub.origin, ...extra.map((o) => new URL(o).origin)]);
+  if (['localhost', '127.0.0.1', '[::1]'].includes(pub.hostname)) {
+    for (const h of ['localhost', '127.0.0.1', '[::1]']) allowed.add(`${pub.protocol}//${h}${pub.port ? `:${pub.port}` : ''}`);
+  }
+  return (origin) => {
+    try {
+      return allowed.has(new URL(origin).origin);
+    } catch {
+      return false;
+    }
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * PGlite admits one process per data directory. The relay holds `relay.lock` (its pid) while it
+ * runs; admin commands that find a live holder talk to it over the control socket instead of
+ * opening the database themselves.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export class DataDirBusyError extends Error {
+  constructor(readonly pid: number, dir: string) {
+    super(`another process (pid ${pid}) is using the data directory ${dir}`);
+    this.name = 'DataDirBusyError';
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function lockHolder(dataDir: string): number | null {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dataDir, 'relay.lock'), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid) ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Takes the lock or throws DataDirBusyError. Returns a release function. */
+export function acquireDataDirLock(dataDir: string): () => void {
+  const file = path.join(dataDir, 'relay.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        try {
+          if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);
+        } catch {
+          /* already gone */
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = lockHolder(dataDir);
+      if (holder !== null) throw new DataDirBusyError(holder, dataDir);
+      fs.rmSync(file, { force: true }); // stale lock of a dead process
+    }
+  }
+  throw new Error(`could not lock ${dataDir}`);
+}

@@ -1,0 +1,63 @@
+/** The express application: JSON API under /api, the web app everywhere else. */
+import fs from 'node:fs';
+import path from 'node:path';
+import express from 'express';
+import { PROTOCOL_VERSION } from '@rexec/shared';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { AgentHub } from '../hub/agent-hub.js';
+import type { ExecService } from '../exec/exec-service.js';
+import type { JwtSigner } from '../auth/jwt.js';
+import type { Authenticator } from '../auth/principal.js';
+import type { DatabaseKind } from '../db/open.js';
+import { authenticate } from './auth-middleware.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { securityHeaders } from './security-headers.js';
+import { authRouter } from './routes/auth.js';
+import { agentsRouter } from './routes/agents.js';
+import { tokensRouter } from './routes/tokens.js';
+import { RELAY_VERSION } from '../version.js';
+
+export interface AppDeps {
+  prisma: PrismaClient;
+  hub: AgentHub;
+  execs: ExecService;
+  signer: JwtSigner;
+  auth: Authenticator;
+  dataDir: string;
+  databaseKind: DatabaseKind;
+  webDir: string | null;
+}
+
+export function createApp(d: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(securityHeaders);
+
+  const api = express.Router();
+  api.use(express.json({ limit: '256kb' }));
+  api.get('/health', (_req, res) => {
+    res.json({ status: 'ok', version: RELAY_VERSION, protocolVersion: PROTOCOL_VERSION, database: d.databaseKind, agentsOnline: d.hub.onlineCount });
+  });
+  api.use(authRouter(d.prisma, d.signer, d.auth, d.dataDir));
+  api.use(authenticate(d.auth));
+  api.use(agentsRouter(d.prisma, d.hub, d.execs));
+  api.use(tokensRouter(d.prisma));
+  api.use(notFoundHandler);
+  api.use(errorHandler);
+  app.use('/api', (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  }, api);
+
+  if (d.webDir && fs.existsSync(path.join(d.webDir, 'index.html'))) {
+    const index = path.join(d.webDir, 'index.html');
+    app.use(express.static(d.webDir, { index: false, maxAge: '1h' }));
+    app.get(/^\/(?!api\/|ws\/).*/, (_req, res) => res.sendFile(index));
+  } else {
+    app.get('/', (_req, res) => res.type('text/plain').send('Rexec relay is running, but the web app is not built (pnpm --filter @rexec/web build).\n'));
+  }
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,110 @@
+import { Router } from 'express';
+import {
+  CloseCode,
+  ErrorCode,
+  RexecError,
+  execRequestSchema,
+  registerAgentRequestSchema,
+  type ExecEvent,
+} from '@rexec/shared';
+import type { PrismaClient } from '../../generated/prisma/client.js';
+import type { AgentHub } from '../../hub/agent-hub.js';
+import type { ExecService } from '../../exec/exec-service.js';
+import { agentView, findAgent } from '../../agents/lookup.js';
+import { newSecret } from '../../auth/secrets.js';
+import { describePrincipal, hasRole } from '../../auth/principal.js';
+import { parseBody } from '../errors.js';
+import { principalOf, requireRole } from '../auth-middleware.js';
+import { log } from '../../log.js';
+
+export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecService): Router {
+  const r = Router();
+
+  r.post('/agents/register', requireRole('operator'), async (req, res) => {
+    const body = parseBody(registerAgentRequestSchema, req.body);
+    const { secret, hash } = newSecret('agentCredential');
+    try {
+      const agent = await prisma.agent.create({ data: { ...body, credentialHash: hash } });
+      log.info('agent registered', { agent: agent.name, id: agent.id, by: describePrincipal(principalOf(res)) });
+      res.status(201).json({ agent: agentView(agent, false), credential: secret });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'P2002') throw new RexecError(ErrorCode.Conflict, `an agent named "${body.name}" already exists`);
+      throw err;
+    }
+  });
+
+  r.get('/agents', requireRole('viewer'), async (req, res) => {
+    const tag = typeof req.query.tag === 'string' ? req.query.tag : undefined;
+    const rows = await prisma.agent.findMany({ where: tag ? { tags: { has: tag } } : {}, orderBy: { name: 'asc' } });
+    let agents = rows.map((a) => agentView(a, hub.get(a.id) !== undefined));
+    if (req.query.status === 'online' || req.query.status === 'offline') agents = agents.filter((a) => a.status === req.query.status);
+    res.json({ agents });
+  });
+
+  r.get('/agents/:agent', async (req, res) => {
+    const p = principalOf(res);
+    const agent = await findAgent(prisma, String(req.params.agent));
+    if (!agent || (p.kind === 'agent' ? p.id !== agent.id : !hasRole(p, 'viewer'))) throw new RexecError(ErrorCode.NotFound, 'no such agent');
+    res.json({ agent: agentView(agent, hub.get(agent.id) !== undefined) });
+  });
+
+  /** Deleting needs admin, or the agent's own credential (`rexec-agent unregister`). */
+  r.delete('/agents/:agent', async (req, res) => {
+    const p = principalOf(res);
+    const agent = await findAgent(prisma, String(req.params.agent));
+    if (!agent) throw new RexecError(ErrorCode.NotFound, 'no such agent');
+    if (!(p.kind === 'agent' ? p.id === agent.id : hasRole(p, 'admin'))) throw new RexecError(ErrorCode.Forbidden, 'deleting an agent needs the admin role');
+    await prisma.agent.delete({ where: { id: agent.id } });
+    hub.disconnect(agent.id, CloseCode.AgentDeleted, 'agent deleted');
+    log.info('agent deleted', { agent: agent.name, by: describePrincipal(p) });
+    res.status(204).end();
+  });
+
+  /** Rotates the agent credential. The live link stays up; the old credential stops working. */
+  r.post('/agents/:agent/credential', async (req, res) => {
+    const p = principalOf(res);
+    const agent = await findAgent(prisma, String(req.params.agent));
+    if (!agent) throw new RexecError(ErrorCode.NotFound, 'no such agent');
+    if (!(p.kind === 'agent' ? p.id === agent.id : hasRole(p, 'admin'))) throw new RexecError(ErrorCode.Forbidden, 'rotating a credential needs the admin role');
+    const { secret, hash } = newSecret('agentCredential');
+    await prisma.agent.update({ where: { id: agent.id }, data: { credentialHash: hash } });
+    log.info('agent credential rotated', { agent: agent.name, by: describePrincipal(p) });
+    res.json({ agentId: agent.id, credential: secret });
+  });
+
+  /**
+   * Runs a command. Response: application/x-ndjson, one ExecEvent per line (started, output with
+   * base64 data, then exit or error). If the client goes away the command is killed.
+   */
+  r.post('/agents/:agent/exec', requireRole('operator'), async (req, res) => {
+    const body = parseBody(execRequestSchema, req.body);
+    const agent = await findAgent(prisma, String(req.params.agent));
+    if (!agent) throw new RexecError(ErrorCode.NotFound, 'no such agent');
+    let finished = false;
+    const write = (ev: ExecEvent) => {
+      if (!res.writableEnded) res.write(JSON.stringify(ev) + '\n');
+    };
+    const handle = await execs.start(agent, body, principalOf(res), {
+      started: ({ execId, pid }) => write({ type: 'started', execId, agentId: agent.id, pid }),
+      output: (stream, data) => write({ type: 'output', stream, data: Buffer.from(data).toString('base64') }),
+      finished: (result) => {
+        finished = true;
+        write({ type: 'exit', ...result });
+        res.end();
+      },
+      failed: (code, message) => {
+        finished = true;
+        write({ type: 'error', code, message });
+        res.end();
+      },
+    });
+    res.status(200).setHeader('Content-Type', 'application/x-ndjson');
+    res.setHeader('Cache-Control', 'no-store');
+    res.flushHeaders();
+    res.on('close', () => {
+      if (!finished) handle.kill();
+    });
+  });
+
+  return r;
+}

@@ -1,0 +1,71 @@
+import { Router } from 'express';
+import { ErrorCode, RexecError, changePasswordRequestSchema, loginRequestSchema, type LoginResponse, type Role } from '@rexec/shared';
+import type { PrismaClient } from '../../generated/prisma/client.js';
+import type { JwtSigner } from '../../auth/jwt.js';
+import type { Authenticator } from '../../auth/principal.js';
+import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from '../../auth/passwords.js';
+import { removeInitialPasswordFile } from '../../auth/bootstrap.js';
+import { KeyedRateLimiter } from '../../rate-limit.js';
+import { parseBody } from '../errors.js';
+import { authenticate, clientIp, principalOf } from '../auth-middleware.js';
+import { log } from '../../log.js';
+
+type UserRow = { id: string; username: string; role: string; mustChangePassword: boolean; passwordVersion: number };
+
+export function authRouter(prisma: PrismaClient, signer: JwtSigner, auth: Authenticator, dataDir: string): Router {
+  const r = Router();
+  // Failed logins: 5 per minute per IP and per username, then 429 until the bucket refills.
+  const failuresByIp = new KeyedRateLimiter(5 / 60, 5);
+  const failuresByUser = new KeyedRateLimiter(5 / 60, 5);
+  const attemptsByIp = new KeyedRateLimiter(2, 20);
+
+  const session = (u: UserRow): LoginResponse => {
+    const { token, expiresAt } = signer.sign({ sub: u.id, pv: u.passwordVersion });
+    return {
+      token,
+      expiresAt: expiresAt.toISOString(),
+      user: { id: u.id, username: u.username, role: u.role as Role, mustChangePassword: u.mustChangePassword },
+    };
+  };
+
+  r.post('/auth/login', async (req, res) => {
+    const ip = clientIp(req);
+    if (!attemptsByIp.take(ip)) throw new RexecError(ErrorCode.RateLimited, 'too many login attempts; wait a minute');
+    const body = parseBody(loginRequestSchema, req.body);
+    const user = await prisma.user.findUnique({ where: { username: body.username } });
+    const ok = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+    if (!user || !ok || user.disabled) {
+      const ipOk = failuresByIp.take(ip);
+      const userOk = failuresByUser.take(body.username);
+      log.warn('login failed', { username: body.username, ip });
+      if (!ipOk || !userOk) throw new RexecError(ErrorCode.RateLimited, 'too many failed logins; wait a minute and try again');
+      throw new RexecError(ErrorCode.Unauthorized, user?.disabled ? 'this account is disabled' : 'wrong username or password');
+    }
+    log.info('login', { username: user.username, ip });
+    res.json(session(user));
+  });
+
+  r.get('/auth/me', authenticate(auth), (_req, res) => {
+    const p = principalOf(res);
+    if (p.kind === 'agent') throw new RexecError(ErrorCode.Forbidden, 'agents have no user');
+    res.json({ user: { id: p.id, username: p.name, kind: p.kind, role: p.role, mustChangePassword: p.kind === 'user' && p.mustChangePassword } });
+  });
+
+  r.post('/auth/password', authenticate(auth), async (req, res) => {
+    const p = principalOf(res);
+    if (p.kind !== 'user') throw new RexecError(ErrorCode.Forbidden, 'only signed-in users can change their password');
+    const body = parseBody(changePasswordRequestSchema, req.body);
+    const user = await prisma.user.findUniqueOrThrow({ where: { id: p.id } });
+    if (!(await verifyPassword(body.currentPassword, user.passwordHash))) throw new RexecError(ErrorCode.Unauthorized, 'current password is wrong');
+    if (body.newPassword === body.currentPassword) throw new RexecError(ErrorCode.ValidationFailed, 'the new password must differ from the current one');
+    const updated = await prisma.user.update({
+      where: { id: user.id },
+      data: { passwordHash: await hashPassword(body.newPassword), mustChangePassword: false, passwordVersion: { increment: 1 } },
+    });
+    if (user.mustChangePassword) removeInitialPasswordFile(dataDir);
+    log.info('password changed', { username: user.username });
+    res.json(session(updated));
+  });
+
+  return r;
+}

@@ -1,0 +1,216 @@
+/**
+ * One connected agent: the server side of the link protocol (shared/src/protocol/version.ts).
+ * Lifecycle: awaiting_hello -> ready -> closed (forward only).
+ */
+import type { WebSocket, RawData } from 'ws';
+import {
+  CloseCode,
+  ErrorCode,
+  FrameKind,
+  LIMITS,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  agentToRelaySchema,
+  closeReason,
+  decodeFrame,
+  messageTypes,
+  parseControlMessage,
+  type AgentHello,
+  type AgentToRelay,
+  type RelayToAgent,
+} from '@rexec/shared';
+import { TokenBucket } from '../rate-limit.js';
+import { log } from '../log.js';
+import type { ExecSink, SessionSink } from './sinks.js';
+
+const AGENT_MESSAGE_TYPES = messageTypes(agentToRelaySchema);
+/** Consecutive invalid messages tolerated before the link is closed as broken. */
+const MAX_INVALID_STREAK = 50;
+
+export interface LinkTiming {
+  heartbeatIntervalMs: number;
+  deadLinkTimeoutMs: number;
+  helloTimeoutMs: number;
+}
+
+export type LinkState = 'awaiting_hello' | 'ready' | 'closed';
+
+export interface AgentLinkEvents {
+  onReady(link: AgentLink, hello: AgentHello): void;
+  onSeen(link: AgentLink): void;
+  onClosed(link: AgentLink, code: number, reason: string): void;
+}
+
+export class AgentLink {
+  state: LinkState = 'awaiting_hello';
+  hello: AgentHello | null = null;
+  readonly connectedAt = new Date();
+  readonly sessions = new Map<string, SessionSink>();
+  readonly execs = new Map<string, ExecSink>();
+  private lastFrameAt = Date.now();
+  private invalidStreak = 0;
+  private readonly bucket = new TokenBucket(LIMITS.messagesPerSecond, LIMITS.messageBurst);
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    readonly agentId: string,
+    readonly agentName: string,
+    private readonly ws: WebSocket,
+    private readonly timing: LinkTiming,
+    private readonly events: AgentLinkEvents,
+  ) {
+    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('pong', () => this.seen());
+    ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
+    ws.on('error', (err) => log.warn('agent link error', { agent: agentName, err: err.message }));
+    this.timers.push(
+      setTimeout(() => {
+        if (this.state === 'awaiting_hello') this.close(CloseCode.HelloTimeout, 'no hello within the deadline');
+      }, timing.helloTimeoutMs),
+    );
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  send(msg: RelayToAgent): boolean {
+    if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return false;
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    try {
+      this.ws.close(code, closeReason(reason));
+    } catch {
+      this.ws.terminate();
+    }
+    // A peer that never answers the close handshake is cut after a short grace.
+    this.timers.push(setTimeout(() => this.ws.terminate(), 2000).unref());
+  }
+
+  private seen(): void {
+    this.lastFrameAt = Date.now();
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    this.seen();
+    if (!this.bucket.take()) {
+      log.warn('agent link rate limit exceeded', { agent: this.agentName });
+      this.close(CloseCode.RateLimited, 'too many messages');
+      return;
+    }
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (isBinary) this.onBinary(buf);
+    else this.onText(buf.toString('utf8'));
+  }
+
+  private reject(code: string, message: string, ref?: string): void {
+    log.warn('invalid message from agent', { agent: this.agentName, code, message });
+    this.send({ type: 'error', code, message, ...(ref ? { ref } : {}) });
+    if (++this.invalidStreak > MAX_INVALID_STREAK) this.close(CloseCode.ProtocolError, 'too many invalid messages');
+  }
+
+  private onBinary(buf: Buffer): void {
+    if (this.state !== 'ready') return this.reject(ErrorCode.InvalidMessage, 'binary frame before hello');
+    let frame;
+    try {
+      frame = decodeFrame(buf);
+    } catch (err) {
+      return this.reject(ErrorCode.InvalidMessage, `bad binary frame: ${(err as Error).message}`);
+    }
+    this.invalidStreak = 0;
+    if (frame.kind === FrameKind.ShellOutput) {
+      this.sessions.get(frame.id)?.onOutput(buf, frame);
+    } else {
+      this.execs.get(frame.id)?.onOutput(frame.kind === FrameKind.ExecStdout ? 'stdout' : 'stderr', frame.payload);
+    }
+  }
+
+  private onText(text: string): void {
+    const r = parseControlMessage(agentToRelaySchema, text, AGENT_MESSAGE_TYPES);
+    if (!r.ok) return this.reject(r.code, r.message, r.ref);
+    this.invalidStreak = 0;
+    const msg = r.message;
+    if (this.state === 'awaiting_hello') {
+      if (msg.type !== 'hello') return this.reject(ErrorCode.InvalidMessage, 'the first message must be hello', msg.type);
+      return this.onHello(msg);
+    }
+    this.dispatch(msg);
+  }
+
+  private onHello(hello: AgentHello): void {
+    const common = hello.protocolVersions.filter((v) => SUPPORTED_PROTOCOL_VERSIONS.includes(v));
+    if (common.length === 0) {
+      this.close(CloseCode.UnsupportedVersion, `relay speaks protocol ${SUPPORTED_PROTOCOL_VERSIONS.join(',')}; agent offered ${hello.protocolVersions.join(',')}`);
+      return;
+    }
+    if (hello.agentId !== this.agentId) {
+      this.close(CloseCode.Unauthorized, 'hello names a different agent than the credential');
+      return;
+    }
+    this.hello = hello;
+    this.state = 'ready';
+    this.send({
+      type: 'hello',
+      protocolVersion: Math.max(...common),
+      agentId: this.agentId,
+      heartbeatIntervalMs: this.timing.heartbeatIntervalMs,
+      deadLinkTimeoutMs: this.timing.deadLinkTimeoutMs,
+    });
+    this.timers.push(setInterval(() => this.heartbeat(), this.timing.heartbeatIntervalMs));
+    this.events.onReady(this, hello);
+  }
+
+  private heartbeat(): void {
+    if (Date.now() - this.lastFrameAt > this.timing.deadLinkTimeoutMs) {
+      log.warn('agent link dead: no frame within the timeout', { agent: this.agentName, timeoutMs: this.timing.deadLinkTimeoutMs });
+      this.ws.terminate();
+      return;
+    }
+    this.send({ type: 'ping', ts: Date.now() });
+    this.events.onSeen(this);
+  }
+
+  private dispatch(msg: AgentToRelay): void {
+    switch (msg.type) {
+      case 'hello':
+        return this.reject(ErrorCode.InvalidMessage, 'hello was already received', 'hello');
+      case 'pong':
+        return;
+      case 'shell_started':
+        return this.sessions.get(msg.sessionId)?.onStarted(msg);
+      case 'shell_stopped': {
+        const sink = this.sessions.get(msg.sessionId);
+        this.sessions.delete(msg.sessionId);
+        return sink?.onStopped(msg);
+      }
+      case 'shell_error':
+        return this.sessions.get(msg.sessionId)?.onError(msg);
+      case 'exec_started':
+        return this.execs.get(msg.execId)?.onStarted(msg);
+      case 'exec_result': {
+        const sink = this.execs.get(msg.execId);
+        this.execs.delete(msg.execId);
+        return sink?.onResult(msg);
+      }
+      case 'error':
+        log.warn('agent reported an error', { agent: this.agentName, code: msg.code, message: msg.message, ref: msg.ref });
+        if (msg.sessionId) this.sessions.get(msg.sessionId)?.onError({ type: 'shell_error', sessionId: msg.sessionId, code: msg.code, message: msg.message });
+        return;
+    }
+  }
+
+  private onClose(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    for (const t of this.timers) clearTimeout(t);
+    const why = `agent link closed (${code}${reason ? `: ${reason}` : ''})`;
+    for (const s of this.sessions.values()) s.onAgentGone(why);
+    for (const e of this.execs.values()) e.onAgentGone(why);
+    this.sessions.clear();
+    this.execs.clear();
+    this.events.onClosed(this, code, reason);
+  }
+}

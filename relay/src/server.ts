@@ -1,0 +1,93 @@
+/**
+ * Starts a relay: database (migrated), auth, agent hub, HTTP API + web app, WebSocket upgrades,
+ * control socket. `stop()` shuts down in order: stop accepting, tell agents to go away, close
+ * sockets, close the database.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CloseCode } from '@rexec/shared';
+import type { RelayConfig } from './config.js';
+import { originChecker } from './config.js';
+import { openDatabase, type Database } from './db/open.js';
+import { JwtSigner, loadJwtSecret } from './auth/jwt.js';
+import { Authenticator } from './auth/principal.js';
+import { ensureInitialAdmin } from './auth/bootstrap.js';
+import { AgentHub } from './hub/agent-hub.js';
+import { ExecService } from './exec/exec-service.js';
+import { createApp } from './http/app.js';
+import { createUpgradeHandler } from './ws/upgrade.js';
+import { startControlSocket } from './control/socket.js';
+import { log } from './log.js';
+
+export interface RunningRelay {
+  url: string;
+  port: number;
+  db: Database;
+  initialAdmin: { username: string; password: string } | null;
+  stop(): Promise<void>;
+}
+
+export async function startRelay(cfg: RelayConfig): Promise<RunningRelay> {
+  fs.mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  const db = await openDatabase({ dataDir: cfg.dataDir, ...(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : {}) });
+  const cleanups: (() => Promise<void> | void)[] = [() => db.close()];
+  try {
+    if (db.applied.length) log.info('migrations applied', { migrations: db.applied.join(',') });
+    const prisma = db.prisma;
+    const signer = new JwtSigner(await loadJwtSecret(prisma), cfg.sessionTtlSeconds);
+    const auth = new Authenticator(prisma, signer);
+    const initialAdmin = await ensureInitialAdmin(prisma, cfg.dataDir);
+    const hub = new AgentHub(prisma, {
+      heartbeatIntervalMs: cfg.heartbeatIntervalMs,
+      deadLinkTimeoutMs: cfg.deadLinkTimeoutMs,
+      helloTimeoutMs: cfg.helloTimeoutMs,
+    });
+    // With the embedded database this relay is the only one: nothing is connected yet.
+    if (db.kind === 'embedded') await hub.resetPresence();
+    const execs = new ExecService(prisma, hub);
+
+    let publicUrl = cfg.publicUrl ?? '';
+    let allowOrigin: (o: string) => boolean = () => false;
+    const app = createApp({ prisma, hub, execs, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir });
+    const server = http.createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 20_000, requestTimeout: 0 }, app);
+    server.maxHeadersCount = 100;
+    const upgrades = createUpgradeHandler({ prisma, auth, hub, isOriginAllowed: (o) => allowOrigin(o) });
+    server.on('upgrade', upgrades.onUpgrade);
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(cfg.port, cfg.bind, resolve));
+    const port = (server.address() as AddressInfo).port;
+    if (!publicUrl) publicUrl = `http://${cfg.bind === '0.0.0.0' || cfg.bind === '::' ? 'localhost' : cfg.bind.includes(':') ? `[${cfg.bind}]` : cfg.bind}:${port}`;
+    allowOrigin = originChecker(publicUrl, cfg.allowedOrigins);
+    cleanups.unshift(
+      () =>
+        new Promise<void>((resolve) => {
+          hub.closeAll(CloseCode.GoingAway, 'relay shutting down');
+          for (const c of upgrades.wss.clients) c.close(CloseCode.GoingAway, 'relay shutting down');
+          server.closeIdleConnections();
+          server.close(() => resolve());
+          setTimeout(() => {
+            server.closeAllConnections();
+            for (const c of upgrades.wss.clients) c.terminate();
+            resolve();
+          }, 3000).unref();
+        }),
+    );
+    if (db.kind === 'embedded') cleanups.unshift(await startControlSocket(cfg.dataDir, prisma));
+    else cleanups.unshift(await startControlSocket(cfg.dataDir, prisma).catch(() => () => {}));
+
+    let stopping: Promise<void> | null = null;
+    return {
+      url: publicUrl,
+      port,
+      db,
+      initialAdmin,
+      stop: () =>
+        (stopping ??= (async () => {
+          for (const c of cleanups) await c();
+        })()),
+    };
+  } catch (err) {
+    for (const c of cleanups) await c();
+    throw err;
+  }
+}

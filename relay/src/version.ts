@@ -1,0 +1,3 @@
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+export const RELAY_VERSION: string = (require('../package.json') as { version: string }).version;

@@ -1,0 +1,117 @@
+/**
+ * WebSocket upgrades. Everything is decided BEFORE the 101: route, per-IP rate, credentials,
+ * Origin (browser sockets), the agent's existence. A refusal is a plain HTTP response with the
+ * usual JSON error body, so clients can tell a bad token from a network failure.
+ *
+ *   /ws/agent/{agent_id}       agent link; `Authorization: Bearer <agent credential>`
+ *                              (`?token=` accepted for compatibility, never logged)
+ *   /ws/terminal/{agent}       terminal; agent by id or name; session JWT in the
+ *                              Sec-WebSocket-Protocol header, or `Authorization: Bearer` (CLI)
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  BROWSER_AUTH_SUBPROTOCOL_PREFIX,
+  BROWSER_SUBPROTOCOL,
+  ErrorCode,
+  LIMITS,
+  RexecError,
+} from '@rexec/shared';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { bearerFrom, hasRole, type Authenticator, type Principal } from '../auth/principal.js';
+import type { AgentHub } from '../hub/agent-hub.js';
+import { KeyedRateLimiter } from '../rate-limit.js';
+import { log } from '../log.js';
+import { TerminalBridge } from './terminal-bridge.js';
+import { findAgent } from '../agents/lookup.js';
+
+export interface UpgradeDeps {
+  prisma: PrismaClient;
+  auth: Authenticator;
+  hub: AgentHub;
+  isOriginAllowed(origin: string): boolean;
+}
+
+function refuse(socket: Duplex, err: RexecError): void {
+  const body = JSON.stringify(err.toBody());
+  const statusText: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' };
+  socket.end(
+    `HTTP/1.1 ${err.status} ${statusText[err.status] ?? 'Error'}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+  socket.destroy();
+}
+
+/** The secret a terminal client presents: sub-protocol entry or Authorization header. */
+function terminalSecret(req: IncomingMessage): string | undefined {
+  const protos = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+  const auth = protos.find((p) => p.startsWith(BROWSER_AUTH_SUBPROTOCOL_PREFIX));
+  return auth ? auth.slice(BROWSER_AUTH_SUBPROTOCOL_PREFIX.length) : bearerFrom(req.headers.authorization);
+}
+
+export function createUpgradeHandler(deps: UpgradeDeps) {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: LIMITS.maxMessageBytes,
+    perMessageDeflate: false,
+    // Answer only the protocol name, never echo the token entry back.
+    handleProtocols: (protocols) => (protocols.has(BROWSER_SUBPROTOCOL) ? BROWSER_SUBPROTOCOL : false),
+  });
+  const perIp = new KeyedRateLimiter(10, 40);
+
+  async function handle(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://relay.invalid');
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    if (!perIp.take(ip)) throw new RexecError(ErrorCode.RateLimited, 'too many connection attempts; slow down');
+
+    let m = /^\/ws\/agent\/([A-Za-z0-9_-]{1,64})\/?$/.exec(url.pathname);
+    if (m) {
+      const agentId = m[1]!;
+      const secret = bearerFrom(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
+      const principal = await deps.auth.authenticate(secret);
+      if (!principal || principal.kind !== 'agent') throw new RexecError(ErrorCode.Unauthorized, 'agent credential missing, invalid or revoked');
+      if (principal.id !== agentId) throw new RexecError(ErrorCode.Forbidden, 'this credential belongs to a different agent');
+      wss.handleUpgrade(req, socket, head, (ws) => deps.hub.attach(ws, { id: principal.id, name: principal.name }));
+      return;
+    }
+
+    m = /^\/ws\/terminal\/([^/]{1,128})\/?$/.exec(url.pathname);
+    if (m) {
+      const origin = req.headers.origin;
+      // Browsers always send Origin; a cross-site page must never reach a terminal.
+      if (origin !== undefined && !deps.isOriginAllowed(origin)) {
+        log.warn('terminal upgrade refused: origin not allowed', { origin, ip });
+        throw new RexecError(ErrorCode.Forbidden, `origin ${origin} is not allowed`);
+      }
+      const principal: Principal | null = await deps.auth.authenticate(terminalSecret(req));
+      if (!principal || principal.kind === 'agent') throw new RexecError(ErrorCode.Unauthorized, 'sign in first: missing, invalid or expired session');
+      if (principal.kind === 'user' && principal.mustChangePassword) throw new RexecError(ErrorCode.Forbidden, 'password change required');
+      if (!hasRole(principal, 'operator')) throw new RexecError(ErrorCode.Forbidden, 'terminals need the operator role');
+      const agent = await findAgent(deps.prisma, decodeURIComponent(m[1]!));
+      if (!agent) throw new RexecError(ErrorCode.NotFound, 'no such agent');
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => new TerminalBridge(ws, { id: agent.id, name: agent.name }, principal, deps.hub, deps.prisma));
+      return;
+    }
+    throw new RexecError(ErrorCode.NotFound, `no WebSocket endpoint at ${url.pathname}`);
+  }
+
+  return {
+    wss,
+    onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+      socket.on('error', () => socket.destroy());
+      handle(req, socket, head).catch((err) => {
+        if (err instanceof RexecError) {
+          log.info('upgrade refused', { path: (req.url ?? '').split('?')[0], status: err.status, reason: err.message });
+          refuse(socket, err);
+        } else {
+          log.error('upgrade failed', { err: (err as Error).message });
+          refuse(socket, new RexecError(ErrorCode.Internal, 'internal error'));
+        }
+      });
+    },
+  };
+}

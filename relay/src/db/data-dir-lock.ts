@@ -25,13 +25,13 @@ function alive(pid: number): boolean {
 export function lockHolder(dataDir: string): number | null {
   try {
     const pid = Number(fs.readFileSync(path.join(dataDir, 'relay.lock'), 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid) ? pid : null;
+    return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : null;
   } catch {
     return null;
   }
 }
 
-/** Takes the lock or throws DataDirBusyError. Returns a release function. */
+/** Takes the lock or throws DataDirBusyError (also when this very process holds it). Returns a release function. */
 export function acquireDataDirLock(dataDir: string): () => void {
   const file = path.join(dataDir, 'relay.lock');
   for (let attempt = 0; attempt < 2; attempt++) {

@@ -1,0 +1,412 @@
+/**
+ * Test harness: real relay and agent processes on 127.0.0.1, each in its own temp directory,
+ * plus clients that speak the real protocols and fold what they receive into plain state.
+ *
+ *   const relay = await startRelay();               // embedded DB (or REXEC_TEST_DATABASE=postgres)
+ *   const agent = await startAgent(relay, { name: 'a1' });
+ *   const term = await TerminalClient.open(relay, 'a1');
+ *   term.input('echo hi\r'); await term.waitFor(/hi/);
+ *
+ * Every process started here is killed when the test process exits.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import WebSocket from 'ws';
+import {
+  BROWSER_AUTH_SUBPROTOCOL_PREFIX,
+  BROWSER_SUBPROTOCOL,
+  decodeFrame,
+  relayToClientSchema,
+  type AgentView,
+  type ClientToRelay,
+  type RelayToClient,
+} from '@rexec/shared';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const RELAY_BIN = path.join(REPO_ROOT, 'relay/bin/rexec-relay.js');
+export const AGENT_BIN = path.join(REPO_ROOT, 'agent/bin/rexec-agent.js');
+export const CLI_BIN = path.join(REPO_ROOT, 'relay/bin/rexec.js');
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+/** Test-friendly link timing: fast heartbeats and backoff so failures show in seconds. */
+export const FAST_LINK_ENV = {
+  REXEC_HEARTBEAT_MS: '1000',
+  REXEC_DEAD_LINK_MS: '5000',
+  REXEC_AGENT_RECONNECT_BASE_MS: '200',
+  REXEC_AGENT_RECONNECT_CAP_MS: '1000',
+};
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `rexec-${prefix}-`));
+}
+
+export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v as T;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${(lastErr as Error).message})` : ''}`);
+}
+
+/** Output of a child process, kept for assertions and for failure messages. */
+export class ProcOutput {
+  text = '';
+  constructor(proc: ChildProcess) {
+    proc.stdout?.on('data', (d: Buffer) => (this.text += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (this.text += d.toString()));
+  }
+  tail(n = 40): string {
+    return this.text.split('\n').slice(-n).join('\n');
+  }
+}
+
+export function runSync(bin: string, args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function run(bin: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(p);
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (status, signal) => {
+      live.delete(p);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+}
+
+// ---- databases ---------------------------------------------------------------------------
+
+export const PG_ADMIN_URL = process.env.REXEC_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export function testDatabaseKind(): 'embedded' | 'postgres' {
+  return process.env.REXEC_TEST_DATABASE === 'postgres' ? 'postgres' : 'embedded';
+}
+
+/** A fresh PostgreSQL database; drop() removes it. */
+export async function createPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `rexec_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+// ---- relay -------------------------------------------------------------------------------
+
+export interface RelayProc {
+  url: string;
+  port: number;
+  dataDir: string;
+  databaseUrl?: string;
+  /** The one-time admin password from the first start. */
+  admin: { username: string; password: string };
+  /** An admin API token created with `rexec-relay token create`. */
+  apiToken: string;
+  proc: ChildProcess;
+  output: ProcOutput;
+  /** SIGTERM and wait; removes temp data unless keepData. */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+  /** SIGKILL, no cleanup of data. */
+  kill(): Promise<void>;
+  /** Start again on the same port and data (after kill or stop({ keepData: true })). */
+  restart(): Promise<void>;
+  api<T = unknown>(method: string, p: string, body?: unknown, token?: string): Promise<{ status: number; body: T }>;
+}
+
+export interface StartRelayOptions {
+  env?: Record<string, string>;
+  /** 'postgres' creates a fresh database; default from REXEC_TEST_DATABASE. */
+  database?: 'embedded' | 'postgres';
+}
+
+async function spawnRelay(dataDir: string, port: number, env: Record<string, string>): Promise<{ proc: ChildProcess; output: ProcOutput; url: string }> {
+  const proc = spawn(process.execPath, [RELAY_BIN, 'start', '--port', String(port), '--data-dir', dataDir], {
+    env: { ...process.env, ...FAST_LINK_ENV, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(proc);
+  proc.on('exit', () => live.delete(proc));
+  const output = new ProcOutput(proc);
+  const url = await waitUntil(
+    'the relay to listen',
+    () => {
+      if (proc.exitCode !== null) throw new Error(`relay exited with ${proc.exitCode}:\n${output.tail()}`);
+      return /Relay listening on (\S+)/.exec(output.text)?.[1];
+    },
+    60_000,
+    50,
+  ).catch((err) => {
+    proc.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\n${output.tail()}`);
+  });
+  return { proc, output, url };
+}
+
+function exited(proc: ChildProcess): Promise<void> {
+  return proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((r) => proc.once('exit', () => r()));
+}
+
+export async function startRelay(opts: StartRelayOptions = {}): Promise<RelayProc> {
+  const dataDir = tempDir('relay');
+  const kind = opts.database ?? testDatabaseKind();
+  const pgdb = kind === 'postgres' ? await createPgDatabase() : null;
+  const env: Record<string, string> = { ...(opts.env ?? {}), ...(pgdb ? { DATABASE_URL: pgdb.url } : {}) };
+  let { proc, output, url } = await spawnRelay(dataDir, 0, env);
+  const port = Number(new URL(url).port);
+  const password = /one-time password: (\S+)/.exec(output.text)?.[1];
+  if (!password) throw new Error(`no one-time admin password in relay output:\n${output.tail()}`);
+  const tok = runSync(RELAY_BIN, ['token', 'create', '--name', 'harness', '--role', 'admin', '--data-dir', dataDir], env);
+  if (tok.status !== 0) throw new Error(`token create failed: ${tok.stderr}`);
+
+  const relay: RelayProc = {
+    url,
+    port,
+    dataDir,
+    ...(pgdb ? { databaseUrl: pgdb.url } : {}),
+    admin: { username: 'admin', password },
+    apiToken: tok.stdout.trim(),
+    proc,
+    output,
+    async stop({ keepData = false } = {}) {
+      relay.proc.kill('SIGTERM');
+      await exited(relay.proc);
+      if (!keepData) {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+        await pgdb?.drop();
+      }
+    },
+    async kill() {
+      relay.proc.kill('SIGKILL');
+      await exited(relay.proc);
+    },
+    async restart() {
+      ({ proc, output } = await spawnRelay(dataDir, port, env));
+      relay.proc = proc;
+      relay.output = output;
+    },
+    async api<T>(method: string, p: string, body?: unknown, token = relay.apiToken) {
+      const res = await fetch(new URL(p, url), {
+        method,
+        headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        /* not JSON */
+      }
+      return { status: res.status, body: parsed as T };
+    },
+  };
+  return relay;
+}
+
+// ---- agent -------------------------------------------------------------------------------
+
+export interface AgentProc {
+  name: string;
+  agentId: string;
+  configPath: string;
+  proc: ChildProcess;
+  output: ProcOutput;
+  stop(): Promise<void>;
+  /** Resolves with the exit code when the process ends. */
+  exit: Promise<number | null>;
+}
+
+export interface StartAgentOptions {
+  name?: string;
+  tags?: string[];
+  env?: Record<string, string>;
+  /** Skip waiting for the agent to show online. */
+  noWait?: boolean;
+  /** Reuse an existing registration (config file) instead of registering. */
+  configPath?: string;
+}
+
+export function registerAgent(relay: RelayProc, name: string, configPath: string, tags: string[] = []): { status: number | null; stdout: string; stderr: string } {
+  return runSync(AGENT_BIN, ['register', '--host', relay.url, '--token', relay.apiToken, '--name', name, '--config', configPath, ...(tags.length ? ['--tags', tags.join(',')] : [])]);
+}
+
+export function spawnAgent(configPath: string, env: Record<string, string> = {}): { proc: ChildProcess; output: ProcOutput; exit: Promise<number | null> } {
+  const proc = spawn(process.execPath, [AGENT_BIN, 'start', '--config', configPath], {
+    env: { ...process.env, ...FAST_LINK_ENV, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(proc);
+  const exit = new Promise<number | null>((r) => proc.on('exit', (code) => (live.delete(proc), r(code))));
+  return { proc, output: new ProcOutput(proc), exit };
+}
+
+export async function startAgent(relay: RelayProc, opts: StartAgentOptions = {}): Promise<AgentProc> {
+  const name = opts.name ?? `agent-${randomBytes(3).toString('hex')}`;
+  let configPath = opts.configPath;
+  if (!configPath) {
+    configPath = path.join(tempDir('agent'), 'agent.json');
+    const reg = registerAgent(relay, name, configPath, opts.tags);
+    if (reg.status !== 0) throw new Error(`rexec-agent register failed (${reg.status}): ${reg.stderr}${reg.stdout}`);
+  }
+  const agentId = (JSON.parse(fs.readFileSync(configPath, 'utf8')) as { agent_id: string }).agent_id;
+  const { proc, output, exit } = spawnAgent(configPath, opts.env);
+  const agent: AgentProc = {
+    name,
+    agentId,
+    configPath,
+    proc,
+    output,
+    exit,
+    async stop() {
+      proc.kill('SIGTERM');
+      await exit;
+    },
+  };
+  if (!opts.noWait) await waitForAgentStatus(relay, agentId, 'online').catch((err) => {
+    throw new Error(`${(err as Error).message}\nagent output:\n${output.tail()}`);
+  });
+  return agent;
+}
+
+export async function waitForAgentStatus(relay: RelayProc, agentId: string, status: 'online' | 'offline', timeoutMs = 15_000): Promise<AgentView> {
+  return waitUntil(`agent ${agentId} ${status}`, async () => {
+    const r = await relay.api<{ agent: AgentView }>('GET', `/api/agents/${agentId}`);
+    return r.status === 200 && r.body.agent.status === status ? r.body.agent : null;
+  }, timeoutMs);
+}
+
+// ---- terminal client ---------------------------------------------------------------------
+
+/**
+ * Speaks the browser terminal protocol. `text` accumulates all output; `messages` the JSON
+ * control messages; `offsets` the byte offsets of received frames (for contiguity checks).
+ */
+export class TerminalClient {
+  text = '';
+  bytes = 0;
+  messages: RelayToClient[] = [];
+  frameOffsets: number[] = [];
+  closed: { code: number; reason: string } | null = null;
+  sessionId: string | null = null;
+  private decoder = new TextDecoder();
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data, isBinary) => {
+      const buf = Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]);
+      if (isBinary) {
+        const f = decodeFrame(buf);
+        this.frameOffsets.push(f.offset);
+        this.bytes += f.payload.length;
+        this.text += this.decoder.decode(f.payload, { stream: true });
+      } else {
+        const m = relayToClientSchema.parse(JSON.parse(buf.toString('utf8')));
+        this.messages.push(m);
+        if (m.type === 'shell_started') this.sessionId = m.sessionId;
+      }
+    });
+    ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }));
+  }
+
+  /** Connects and starts a shell. `auth` 'subprotocol' mimics a browser; 'header' the CLI. */
+  static async open(
+    relay: RelayProc,
+    agent: string,
+    opts: { cols?: number; rows?: number; token?: string; auth?: 'subprotocol' | 'header'; origin?: string; start?: boolean } = {},
+  ): Promise<TerminalClient> {
+    const token = opts.token ?? relay.apiToken;
+    const url = `${relay.url.replace(/^http/, 'ws')}/ws/terminal/${encodeURIComponent(agent)}`;
+    const ws =
+      opts.auth === 'subprotocol'
+        ? new WebSocket(url, [BROWSER_SUBPROTOCOL, BROWSER_AUTH_SUBPROTOCOL_PREFIX + token], { origin: opts.origin ?? relay.url })
+        : new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, ...(opts.origin ? { origin: opts.origin } : {}) });
+    const client = new TerminalClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d));
+        res.on('end', () => reject(Object.assign(new Error(`upgrade refused: HTTP ${res.statusCode} ${body}`), { status: res.statusCode, body })));
+      });
+    });
+    await client.waitForMessage('hello');
+    if (opts.start !== false) {
+      client.send({ type: 'shell_start', cols: opts.cols ?? 80, rows: opts.rows ?? 24 });
+      await client.waitForMessage('shell_started');
+    }
+    return client;
+  }
+
+  send(msg: ClientToRelay | Record<string, unknown>): void {
+    this.ws.send(JSON.stringify(msg));
+  }
+  sendRaw(data: string | Buffer, binary = false): void {
+    this.ws.send(data, { binary });
+  }
+  input(data: string): void {
+    this.send({ type: 'shell_input', data });
+  }
+  resize(cols: number, rows: number): void {
+    this.send({ type: 'shell_resize', cols, rows });
+  }
+
+  async waitFor(re: RegExp, timeoutMs = 10_000): Promise<RegExpExecArray> {
+    return waitUntil(`terminal output ${re} (got: ${JSON.stringify(this.text.slice(-300))})`, () => re.exec(this.text), timeoutMs, 20);
+  }
+  async waitForMessage<T extends RelayToClient['type']>(type: T, timeoutMs = 10_000): Promise<Extract<RelayToClient, { type: T }>> {
+    return waitUntil(`"${type}" message (got ${JSON.stringify(this.messages)}; closed ${JSON.stringify(this.closed)})`, () => this.messages.find((m) => m.type === type) as Extract<RelayToClient, { type: T }> | undefined, timeoutMs, 20);
+  }
+  async waitClosed(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
+    return waitUntil('terminal socket to close', () => this.closed, timeoutMs, 20);
+  }
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** Parses `rexec exec`-style NDJSON from POST /api/agents/{id}/exec. */
+export async function execViaApi(relay: RelayProc, agent: string, body: unknown): Promise<{ status: number; events: Record<string, unknown>[]; stdout: string; stderr: string }> {
+  const res = await fetch(new URL(`/api/agents/${encodeURIComponent(agent)}/exec`, relay.url), {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${relay.apiToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status !== 200) return { status: res.status, events: [JSON.parse(text)], stdout: '', stderr: '' };
+  const events = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const out = (s: string) => Buffer.concat(events.filter((e) => e.type === 'output' && e.stream === s).map((e) => Buffer.from(e.data as string, 'base64'))).toString();
+  return { status: res.status, events, stdout: out('stdout'), stderr: out('stderr') };
+}

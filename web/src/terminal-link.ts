@@ -1,0 +1,180 @@
+/**
+ * One terminal WebSocket (`/ws/terminal/{agentId}`): speaks the browser side of the protocol in
+ * shared/src/protocol/browser-messages.ts and hands decoded events to its owner. It knows nothing
+ * about the DOM or xterm, so the view stays about presentation.
+ *
+ * Flow: open -> relay `hello` -> we send `shell_start` -> `shell_started` -> binary ShellOutput
+ * frames ... -> `shell_stopped` -> close 4011 (SessionEnded). Output frames carry the byte offset
+ * of their first byte; duplicates are trimmed and a gap is reported, never hidden.
+ */
+import {
+  BROWSER_AUTH_SUBPROTOCOL_PREFIX,
+  BROWSER_SUBPROTOCOL,
+  FrameKind,
+  LIMITS,
+  decodeFrame,
+  messageTypes,
+  parseControlMessage,
+  relayToClientSchema,
+  type ClientToRelay,
+  type RelayToClient,
+} from '@rexec/shared';
+
+const RELAY_TYPES = messageTypes(relayToClientSchema);
+
+/** Keep-alive so idle terminals survive proxies that drop quiet connections. */
+const PING_INTERVAL_MS = 20_000;
+
+/**
+ * `shell_input.data` is limited to LIMITS.maxInputBytes; a character can take up to 4 bytes of
+ * UTF-8 (the schema counts UTF-16 units), so pastes are split into chunks that fit either way.
+ */
+const INPUT_CHUNK_CHARS = Math.floor(LIMITS.maxInputBytes / 4);
+
+export interface TerminalLinkEvents {
+  hello(agentName: string, protocolVersion: number): void;
+  started(sessionId: string, cols: number, rows: number): void;
+  output(data: Uint8Array): void;
+  /** `skipped` bytes of output were lost before the next output (a resume beyond the buffer). */
+  gap(skipped: number): void;
+  stopped(exitCode: number | null, signal: string | null): void;
+  error(code: string, message: string): void;
+  latency(ms: number): void;
+  closed(code: number, reason: string, wasOpen: boolean): void;
+}
+
+export function terminalUrl(agentId: string, loc: Location = location): string {
+  const scheme = loc.protocol === 'https:' ? 'wss' : 'ws';
+  return `${scheme}://${loc.host}/ws/terminal/${encodeURIComponent(agentId)}`;
+}
+
+export class TerminalLink {
+  private readonly ws: WebSocket;
+  private sessionId: string | null = null;
+  private nextOffset = 0;
+  private pingTimer = 0;
+  private opened = false;
+  private stopped = false;
+  private closed = false;
+
+  constructor(agentId: string, token: string, private readonly size: () => { cols: number; rows: number }, private readonly on: TerminalLinkEvents) {
+    this.ws = new WebSocket(terminalUrl(agentId), [BROWSER_SUBPROTOCOL, BROWSER_AUTH_SUBPROTOCOL_PREFIX + token]);
+    this.ws.binaryType = 'arraybuffer';
+    this.ws.onopen = () => {
+      this.opened = true;
+      this.pingTimer = window.setInterval(() => this.send({ type: 'ping', ts: Date.now() }), PING_INTERVAL_MS);
+    };
+    this.ws.onmessage = (ev: MessageEvent<string | ArrayBuffer>) => {
+      if (typeof ev.data === 'string') this.onControl(ev.data);
+      else this.onBinary(new Uint8Array(ev.data));
+    };
+    this.ws.onclose = (ev) => {
+      if (this.closed) return;
+      this.closed = true;
+      window.clearInterval(this.pingTimer);
+      this.on.closed(ev.code, ev.reason, this.opened);
+    };
+    // `error` is always followed by `close`, which carries what there is to know.
+    this.ws.onerror = () => {};
+  }
+
+  /** A shell is running: started, not stopped, socket not closed. Input and resizes go out only then. */
+  get running(): boolean {
+    return this.sessionId !== null && !this.stopped && !this.closed;
+  }
+
+  input(data: string): void {
+    if (!this.running) return;
+    for (let i = 0; i < data.length; ) {
+      let end = Math.min(i + INPUT_CHUNK_CHARS, data.length);
+      // Do not split a surrogate pair across two messages.
+      if (end < data.length && /[\uD800-\uDBFF]/.test(data.charAt(end - 1))) end--;
+      this.send({ type: 'shell_input', data: data.slice(i, end) });
+      i = end;
+    }
+  }
+
+  resize(cols: number, rows: number): void {
+    if (!this.running) return;
+    this.send({ type: 'shell_resize', ...clampSize(cols, rows) });
+  }
+
+  /** Close from our side (leaving the page). The shell ends on the relay's side. */
+  dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    window.clearInterval(this.pingTimer);
+    try {
+      this.ws.close(1000, 'closed by user');
+    } catch {
+      /* already closing */
+    }
+  }
+
+  private send(msg: ClientToRelay): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  private onControl(text: string): void {
+    const r = parseControlMessage<RelayToClient>(relayToClientSchema, text, RELAY_TYPES);
+    if (!r.ok) {
+      console.warn('rexec: ignoring relay message:', r.message);
+      return;
+    }
+    const m = r.message;
+    switch (m.type) {
+      case 'hello':
+        this.on.hello(m.agentName, m.protocolVersion);
+        this.send({ type: 'shell_start', ...clampSize(this.size().cols, this.size().rows) });
+        break;
+      case 'shell_started':
+        this.sessionId = m.sessionId;
+        this.nextOffset = 0;
+        this.on.started(m.sessionId, m.cols, m.rows);
+        // The window may have changed size while the shell was starting.
+        {
+          const s = clampSize(this.size().cols, this.size().rows);
+          if (s.cols !== m.cols || s.rows !== m.rows) this.send({ type: 'shell_resize', ...s });
+        }
+        break;
+      case 'shell_stopped':
+        this.stopped = true;
+        this.on.stopped(m.exitCode, m.signal);
+        break;
+      case 'error':
+        this.on.error(m.code, m.message);
+        break;
+      case 'pong':
+        this.on.latency(Math.max(0, Date.now() - m.ts));
+        break;
+    }
+  }
+
+  private onBinary(data: Uint8Array): void {
+    let frame;
+    try {
+      frame = decodeFrame(data);
+    } catch (err) {
+      console.warn('rexec: bad output frame', err);
+      return;
+    }
+    if (frame.kind !== FrameKind.ShellOutput) return;
+    if (this.sessionId !== null && frame.id !== this.sessionId) return;
+    let payload = frame.payload;
+    const end = frame.offset + payload.length;
+    if (end <= this.nextOffset) return; // already shown
+    if (frame.offset < this.nextOffset) payload = payload.subarray(this.nextOffset - frame.offset);
+    else if (frame.offset > this.nextOffset) this.on.gap(frame.offset - this.nextOffset);
+    this.nextOffset = end;
+    this.on.output(payload);
+  }
+}
+
+export function clampSize(cols: number, rows: number): { cols: number; rows: number } {
+  const c = Math.round(Number.isFinite(cols) ? cols : 80);
+  const r = Math.round(Number.isFinite(rows) ? rows : 24);
+  return {
+    cols: Math.min(LIMITS.maxCols, Math.max(LIMITS.minCols, c)),
+    rows: Math.min(LIMITS.maxRows, Math.max(LIMITS.minRows, r)),
+  };
+}

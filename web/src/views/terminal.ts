@@ -1,0 +1,313 @@
+/**
+ * Terminal view: xterm.js filling the window below a slim header (back link, agent name,
+ * connection state, Reconnect). Bytes pass through untouched in both directions, so colours,
+ * full-screen programs and Ctrl-C behave as in a local terminal. The terminal follows the window
+ * (ResizeObserver -> fit -> shell_resize).
+ *
+ * Test hooks: `#terminal` (data-cols, data-rows), `#connection-state` (data-state), `#reconnect`.
+ */
+import '@xterm/xterm/css/xterm.css';
+import { FitAddon } from '@xterm/addon-fit';
+import { Terminal, type ITheme } from '@xterm/xterm';
+import { CloseCode, ErrorCode, closeCodeName } from '@rexec/shared';
+import { ApiError, listAgents, me } from '../api.js';
+import { h, type Disposables } from '../dom.js';
+import { token } from '../session.js';
+import { navigate } from '../nav.js';
+import { TerminalLink } from '../terminal-link.js';
+
+type ConnState = 'connecting' | 'starting' | 'running' | 'ended' | 'offline' | 'disconnected' | 'error';
+
+const DARK: ITheme = {
+  background: '#0d1117',
+  foreground: '#e6edf3',
+  cursor: '#e6edf3',
+  cursorAccent: '#0d1117',
+  selectionBackground: '#264f78',
+  scrollbarSliderBackground: 'rgba(110, 118, 129, 0.25)',
+  scrollbarSliderHoverBackground: 'rgba(110, 118, 129, 0.45)',
+  scrollbarSliderActiveBackground: 'rgba(110, 118, 129, 0.6)',
+  black: '#484f58',
+  red: '#ff7b72',
+  green: '#3fb950',
+  yellow: '#d29922',
+  blue: '#58a6ff',
+  magenta: '#bc8cff',
+  cyan: '#39c5cf',
+  white: '#b1bac4',
+  brightBlack: '#6e7681',
+  brightRed: '#ffa198',
+  brightGreen: '#56d364',
+  brightYellow: '#e3b341',
+  brightBlue: '#79c0ff',
+  brightMagenta: '#d2a8ff',
+  brightCyan: '#56d4dd',
+  brightWhite: '#f0f6fc',
+};
+
+const LIGHT: ITheme = {
+  background: '#ffffff',
+  foreground: '#1f2328',
+  cursor: '#1f2328',
+  cursorAccent: '#ffffff',
+  selectionBackground: '#b6d7ff',
+  scrollbarSliderBackground: 'rgba(31, 35, 40, 0.15)',
+  scrollbarSliderHoverBackground: 'rgba(31, 35, 40, 0.3)',
+  scrollbarSliderActiveBackground: 'rgba(31, 35, 40, 0.4)',
+  black: '#24292f',
+  red: '#cf222e',
+  green: '#116329',
+  yellow: '#7d4e00',
+  blue: '#0969da',
+  magenta: '#8250df',
+  cyan: '#1b7c83',
+  white: '#6e7781',
+  brightBlack: '#57606a',
+  brightRed: '#a40e26',
+  brightGreen: '#1a7f37',
+  brightYellow: '#633c01',
+  brightBlue: '#218bff',
+  brightMagenta: '#a475f9',
+  brightCyan: '#3192aa',
+  brightWhite: '#8c959f',
+};
+
+const STATE_LABEL: Record<ConnState, string> = {
+  connecting: 'connecting…',
+  starting: 'starting shell…',
+  running: 'connected',
+  ended: 'session ended',
+  offline: 'agent went offline',
+  disconnected: 'disconnected',
+  error: 'error',
+};
+
+export function renderTerminal(root: HTMLElement, d: Disposables, agentId: string): void {
+  document.title = 'Terminal · Rexec';
+
+  const agentLabel = h('span', { class: 'term-agent', id: 'terminal-agent', 'data-testid': 'terminal-agent', title: agentId }, agentId);
+  const stateText = h('span', { id: 'connection-text' }, STATE_LABEL.connecting);
+  const state = h('span', { class: 'conn-state', id: 'connection-state', 'data-state': 'connecting', role: 'status' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), stateText);
+  const reconnectBtn = h('button', { type: 'button', id: 'reconnect', class: 'btn btn-small btn-primary', hidden: true }, 'Reconnect');
+  const sizeLabel = h('span', { class: 'term-size muted', id: 'terminal-size', 'data-testid': 'terminal-size', title: 'columns × rows' });
+  const host = h('div', { id: 'terminal', class: 'terminal-host', 'data-testid': 'terminal' });
+
+  root.append(
+    h(
+      'div',
+      { class: 'term-page' },
+      h(
+        'header',
+        { class: 'term-header' },
+        h('a', { class: 'back', href: '#/agents', 'data-testid': 'back', title: 'Back to agents' }, h('span', { 'aria-hidden': 'true' }, '←'), h('span', { class: 'back-label' }, ' Agents')),
+        h('span', { class: 'sep', 'aria-hidden': 'true' }, '/'),
+        agentLabel,
+        state,
+        reconnectBtn,
+        h('span', { class: 'spacer' }),
+        sizeLabel,
+      ),
+      host,
+    ),
+  );
+
+  const dark = window.matchMedia('(prefers-color-scheme: dark)');
+  const term = new Terminal({
+    cursorBlink: true,
+    fontFamily: 'ui-monospace, "SF Mono", "Cascadia Mono", "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, monospace',
+    fontSize: 14,
+    lineHeight: 1.15,
+    scrollback: 10_000,
+    theme: dark.matches ? DARK : LIGHT,
+    allowProposedApi: false,
+  });
+  const fit = new FitAddon();
+  term.loadAddon(fit);
+  term.open(host);
+  d.add(() => term.dispose());
+  d.listen(dark, 'change', () => {
+    term.options.theme = dark.matches ? DARK : LIGHT;
+  });
+
+  const setState = (s: ConnState, text?: string) => {
+    state.dataset.state = s;
+    stateText.textContent = text ?? STATE_LABEL[s];
+    reconnectBtn.hidden = s === 'connecting' || s === 'starting' || s === 'running';
+  };
+  /** A dim (or coloured) line in the terminal itself, on a line of its own, after pending output. */
+  const notice = (text: string, colour = '2', trailer = '') => {
+    term.write('', () => {
+      const lead = term.buffer.active.cursorX === 0 ? '' : '\r\n';
+      term.write(`${lead}\x1b[${colour}m[${text}]\x1b[0m\r\n${trailer}`);
+    });
+  };
+
+  const updateSize = () => {
+    sizeLabel.textContent = `${term.cols}×${term.rows}`;
+    host.dataset.cols = String(term.cols);
+    host.dataset.rows = String(term.rows);
+  };
+
+  // ---- sizing -------------------------------------------------------------------------------
+  let fitFrame = 0;
+  const fitNow = () => {
+    fitFrame = 0;
+    if (d.isDisposed || host.clientWidth === 0 || host.clientHeight === 0) return;
+    try {
+      fit.fit();
+    } catch (err) {
+      console.warn('rexec: fit failed', err);
+    }
+  };
+  const scheduleFit = () => {
+    if (!fitFrame) fitFrame = requestAnimationFrame(fitNow);
+  };
+  const ro = new ResizeObserver(scheduleFit);
+  ro.observe(host);
+  d.add(() => {
+    ro.disconnect();
+    if (fitFrame) cancelAnimationFrame(fitFrame);
+  });
+  fitNow();
+  updateSize();
+
+  // ---- session ------------------------------------------------------------------------------
+  let link: TerminalLink | null = null;
+  let exit: { exitCode: number | null; signal: string | null } | null = null;
+  let lastError: string | null = null;
+  let started = false;
+  let sessions = 0;
+
+  const exitText = () => {
+    if (!exit) return 'session ended';
+    if (exit.signal) return `session ended (signal ${exit.signal})`;
+    return `session ended (exit ${exit.exitCode ?? '?'})`;
+  };
+
+  /** The socket closed before a session started: ask the REST API why (it has status codes). */
+  const explainRefusal = async (): Promise<string> => {
+    try {
+      await me(); // a 401 here sends the user to the login page
+      const agents = await listAgents();
+      const a = agents.find((x) => x.id === agentId);
+      if (!a) return 'agent not found';
+      if (a.status !== 'online') return 'agent is offline';
+      return 'could not connect';
+    } catch (err) {
+      return err instanceof ApiError ? err.message : 'cannot reach the relay';
+    }
+  };
+
+  const connect = () => {
+    const t = token();
+    if (!t) {
+      navigate('/login', { replace: true, next: location.hash.replace(/^#/, '') });
+      return;
+    }
+    link?.dispose();
+    exit = null;
+    lastError = null;
+    started = false;
+    if (sessions++ > 0) term.reset();
+    setState('connecting');
+    const mine = new TerminalLink(agentId, t, () => ({ cols: term.cols, rows: term.rows }), {
+      hello(agentName) {
+        agentLabel.textContent = agentName;
+        document.title = `${agentName} · Rexec`;
+        setState('starting');
+      },
+      started() {
+        started = true;
+        setState('running');
+        fitNow();
+        term.focus();
+      },
+      output(data) {
+        term.write(data);
+      },
+      gap(skipped) {
+        notice(`${skipped} bytes of output were lost`, '33');
+      },
+      stopped(exitCode, signal) {
+        exit = { exitCode, signal };
+        setState('ended', exitText());
+      },
+      error(code, message) {
+        lastError = message || code;
+        // Going offline is told once, by the close that follows; anything else shows in red.
+        if (code !== ErrorCode.AgentOffline) notice(`error: ${lastError}`, '31');
+      },
+      latency(ms) {
+        state.title = `round trip ${ms} ms`;
+      },
+      closed(code, reason, wasOpen) {
+        if (link !== mine || d.isDisposed) return;
+        void onClosed(code, reason, wasOpen);
+      },
+    });
+    link = mine;
+  };
+
+  const onClosed = async (code: number, reason: string, wasOpen: boolean) => {
+    let s: ConnState;
+    let text: string;
+    if (code === CloseCode.SessionEnded || exit) {
+      s = 'ended';
+      text = exitText();
+    } else if (code === CloseCode.AgentOffline) {
+      s = 'offline';
+      text = started ? 'agent went offline' : 'agent is offline';
+    } else if (code === CloseCode.Unauthorized) {
+      s = 'error';
+      text = `not authorized${reason ? `: ${reason}` : ''}`;
+      void me().catch(() => {}); // a 401 sends the user to the login page
+    } else if (code === CloseCode.GoingAway) {
+      s = 'disconnected';
+      text = 'disconnected: the relay is restarting';
+    } else if (!wasOpen) {
+      s = 'error';
+      setState('connecting', 'connection refused, checking…');
+      text = `cannot open terminal: ${lastError ?? (await explainRefusal())}`;
+      if (d.isDisposed) return;
+    } else {
+      s = 'disconnected';
+      const why = reason || lastError || (code === 1000 || code === 1005 || code === 1006 ? '' : closeCodeName(code));
+      text = why ? `disconnected: ${why}` : 'disconnected';
+    }
+    setState(s, text);
+    // Hide the cursor: nothing typed goes to a shell now.
+    notice(`${text} — press Enter or click Reconnect for a new session`, '2', '\x1b[?25l');
+  };
+
+  // term.onBinary is left alone: it only carries legacy X10 mouse reports beyond column 95,
+  // which have no place in the UTF-8 text of a shell_input message.
+  term.onData((data) => {
+    if (link?.running) {
+      link.input(data);
+    } else if (data === '\r' && !reconnectBtn.hidden) {
+      connect();
+    }
+  });
+  term.onResize(({ cols, rows }) => {
+    updateSize();
+    link?.resize(cols, rows);
+  });
+  term.attachCustomKeyEventHandler((ev) => {
+    // Ctrl+Shift+C copies the selection (Chrome would open the element inspector).
+    if (ev.type === 'keydown' && ev.ctrlKey && ev.shiftKey && ev.code === 'KeyC' && term.hasSelection()) {
+      void navigator.clipboard?.writeText(term.getSelection()).catch(() => {});
+      ev.preventDefault();
+      return false;
+    }
+    return true;
+  });
+
+  d.listen(reconnectBtn, 'click', () => {
+    connect();
+    term.focus();
+  });
+  d.add(() => link?.dispose());
+
+  connect();
+  term.focus();
+}

@@ -1,0 +1,179 @@
+/**
+ * A running agent (what `rexec-agent start` does in the foreground): loads the registration,
+ * claims the pid file, keeps the state file, and wires the link to the session manager and the
+ * exec runner.
+ *
+ * Exit codes of the returned `done` promise: 0 after SIGTERM/SIGINT/SIGHUP or stop(), 2 when the relay
+ * rejected the agent for good (bad credential, agent deleted, unsupported version, replaced).
+ */
+import { hostname } from 'node:os';
+import { LINK_DEFAULTS, type RelayHello } from '@rexec/shared';
+import { loadRegistration } from './config.js';
+import { acquirePidFile, releasePidFile } from './daemon.js';
+import { ExecRunner } from './exec/runner.js';
+import { FlowGate } from './flow.js';
+import { defaultShell, osDescription } from './host-info.js';
+import { AgentLink, agentLinkUrl, type LinkFatalError, type RelayCommand } from './link.js';
+import type { Logger } from './logger.js';
+import { runtimePaths } from './paths.js';
+import { SessionManager } from './sessions/manager.js';
+import type { PtySpawner } from './sessions/pty.js';
+import { StateWriter } from './state-file.js';
+import { AGENT_VERSION } from './version.js';
+
+export const DEFAULT_MAX_SESSIONS = 32;
+
+export interface RunAgentOptions {
+  configPath: string;
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  maxSessions?: number;
+  reconnectBaseMs?: number;
+  reconnectCapMs?: number;
+  /** Install SIGTERM/SIGINT handlers (default true). */
+  handleSignals?: boolean;
+  /** For tests: a fake PTY. */
+  spawnPty?: PtySpawner;
+}
+
+export interface RunningAgent {
+  /** Resolves with the process exit code once the agent has stopped. */
+  done: Promise<number>;
+  /** Stops the agent (same as SIGTERM). */
+  stop(code?: number): Promise<number>;
+  link: AgentLink;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FATAL = 2;
+const SHUTDOWN_CAP_MS = 8000;
+
+/** Throws ConfigError when not registered and AlreadyRunningError when another agent runs. */
+export function runAgent(opts: RunAgentOptions): RunningAgent {
+  const log = opts.logger;
+  const paths = runtimePaths(opts.configPath);
+  const { registration: reg, overrides } = loadRegistration(opts.configPath, opts.env);
+  for (const v of overrides.applied) log.info('setting from environment', { variable: v });
+  for (const note of overrides.ignored) log.warn(note);
+  acquirePidFile(paths);
+  const state = new StateWriter(paths.state, process.pid);
+
+  const shell = reg.shell || defaultShell(opts.env);
+  const name = (reg.name || hostname()).slice(0, 64);
+  let link!: AgentLink;
+  const gate = new FlowGate({ bufferedAmount: () => link.bufferedAmount() });
+  const sink = {
+    sendJson: (m: Parameters<AgentLink['sendJson']>[0]) => link.sendJson(m),
+    sendBinary: (f: Uint8Array) => link.sendBinary(f),
+    bufferedAmount: () => link.bufferedAmount(),
+  };
+  const sessions = new SessionManager({
+    sink,
+    gate,
+    shell,
+    ...(reg.working_dir ? { workingDir: reg.working_dir } : {}),
+    maxSessions: opts.maxSessions ?? DEFAULT_MAX_SESSIONS,
+    logger: log,
+    env: opts.env,
+    ...(opts.spawnPty ? { spawn: opts.spawnPty } : {}),
+  });
+  const execs = new ExecRunner({ sink, gate, shell, ...(reg.working_dir ? { workingDir: reg.working_dir } : {}), logger: log, env: opts.env });
+
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  let stopping: Promise<number> | undefined;
+
+  const dispatch = (msg: RelayCommand) => {
+    switch (msg.type) {
+      case 'shell_start':
+      case 'shell_input':
+      case 'shell_resize':
+      case 'shell_stop':
+        return sessions.handle(msg);
+      case 'exec':
+      case 'exec_kill':
+        return execs.handle(msg);
+    }
+  };
+
+  /** Ends everything the link carried: sessions and execs cannot outlive it yet (no resume). */
+  const dropWork = () => Promise.all([sessions.stopAll(), execs.killAll()]).then(() => gate.reset());
+
+  link = new AgentLink({
+    apiUrl: reg.api_url,
+    agentId: reg.agent_id,
+    // Re-read before every attempt so `refresh-token` applies on the next reconnect.
+    credential: () => loadRegistration(opts.configPath, opts.env).registration.token,
+    hello: () => ({ name, hostname: hostname().slice(0, 255), os: osDescription(), arch: process.arch, shell, version: AGENT_VERSION }),
+    logger: log,
+    reconnectBaseMs: opts.reconnectBaseMs ?? LINK_DEFAULTS.reconnectBaseMs,
+    reconnectCapMs: opts.reconnectCapMs ?? LINK_DEFAULTS.reconnectCapMs,
+    handlers: {
+      onCommand: dispatch,
+      onConnected: (hello: RelayHello) => {
+        log.info('connected to relay', {
+          relay: reg.api_url,
+          agent: reg.agent_id,
+          protocol: hello.protocolVersion,
+          heartbeatMs: hello.heartbeatIntervalMs,
+          deadLinkMs: hello.deadLinkTimeoutMs,
+        });
+        state.update({ connectedSince: new Date().toISOString(), lastError: null });
+      },
+      onDisconnected: ({ code, reason, wasConnected }) => {
+        if (wasConnected) log.info('disconnected from relay', { code, reason: reason || undefined });
+        state.update({ connectedSince: null });
+        if (sessions.size || execs.size) {
+          log.info('stopping sessions and execs of the lost link', { sessions: sessions.size, execs: execs.size });
+        }
+        void dropWork();
+      },
+      onReconnectScheduled: ({ lastError }) => state.update({ lastError }),
+      onFatal: (err: LinkFatalError) => {
+        state.update({ lastError: err.message, connectedSince: null });
+        void stop(EXIT_FATAL);
+      },
+    },
+  });
+
+  const onSignal = (sig: NodeJS.Signals) => {
+    log.info('signal received; stopping', { signal: sig });
+    void stop(EXIT_OK);
+  };
+  if (opts.handleSignals !== false) {
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGHUP', onSignal); // the terminal of a foreground agent went away
+  }
+
+  function stop(code = EXIT_OK): Promise<number> {
+    stopping ??= (async () => {
+      await link.dispose(1000, 'agent stopping');
+      const cap = new Promise<void>((r) => setTimeout(r, SHUTDOWN_CAP_MS).unref());
+      await Promise.race([dropWork(), cap]);
+      gate.dispose();
+      if (opts.handleSignals !== false) {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        process.off('SIGHUP', onSignal);
+      }
+      state.update({ connectedSince: null, stopped: true });
+      releasePidFile(paths);
+      log.info('agent stopped', { exitCode: code });
+      resolveDone(code);
+      return code;
+    })();
+    return stopping;
+  }
+
+  log.info('agent starting', {
+    version: AGENT_VERSION,
+    agent: reg.agent_id,
+    name,
+    relay: agentLinkUrl(reg.api_url, reg.agent_id),
+    pid: process.pid,
+    maxSessions: opts.maxSessions ?? DEFAULT_MAX_SESSIONS,
+  });
+  link.start();
+  return { done, stop, link };
+}

@@ -1,0 +1,98 @@
+/** `rexec-agent register`: enrol this server with a relay and store the agent credential. */
+import { formatZodIssues, registerAgentRequestSchema, TOKEN_PREFIX } from '@rexec/shared';
+import { isRegistered, normalizeApiUrl, readConfig, writeConfig, type AgentConfig } from '../config.js';
+import { runningPid } from '../daemon.js';
+import { defaultShell, hostFacts } from '../host-info.js';
+import { defaultConfigPath, runtimePaths } from '../paths.js';
+import { registerAgent } from '../relay-api.js';
+import { CliError, configPathFor, type CliContext, type GlobalOptions } from './context.js';
+
+export interface RegisterOptions {
+  name?: string;
+  description?: string;
+  shell?: string;
+  tags?: string;
+  token?: string;
+  host?: string;
+  workingDir?: string;
+  force?: boolean;
+}
+
+export function parseTags(value: string | undefined): string[] {
+  if (!value) return [];
+  return [...new Set(value.split(',').map((t) => t.trim()).filter(Boolean))];
+}
+
+export async function registerCommand(opts: RegisterOptions, globals: GlobalOptions, ctx: CliContext): Promise<number> {
+  const configPath = configPathFor(globals, ctx);
+  let existing: AgentConfig | null = null;
+  try {
+    existing = readConfig(configPath);
+  } catch (err) {
+    if (!opts.force) throw new CliError(`${(err as Error).message} (pass --force to replace it)`);
+  }
+  if (isRegistered(existing) && !opts.force) {
+    throw new CliError(
+      `already registered as "${existing.name ?? '?'}" (agent id ${existing.agent_id}) with ${existing.api_url}; ` +
+        'run "rexec-agent unregister" first, or pass --force to register again (the old agent stays on the relay)',
+    );
+  }
+
+  const hostRaw = opts.host || ctx.env.REXEC_HOST || ctx.env.REXEC_API || existing?.api_url;
+  if (!hostRaw) throw new CliError('no relay URL: pass --host https://relay.example.com or set REXEC_HOST');
+  let apiUrl: string;
+  try {
+    apiUrl = normalizeApiUrl(hostRaw);
+  } catch (err) {
+    throw new CliError(`relay URL ${(err as Error).message}`);
+  }
+  const apiToken = opts.token || ctx.env.REXEC_TOKEN;
+  if (!apiToken) throw new CliError('no API token: pass --token or set REXEC_TOKEN (an API token of the relay, rxt_...)');
+  if (apiToken.startsWith(TOKEN_PREFIX.agentCredential)) {
+    throw new CliError('the token is an agent credential (rxa_...); register needs an API token of the relay (rxt_...)');
+  }
+
+  const facts = hostFacts();
+  const parsed = registerAgentRequestSchema.safeParse({
+    name: opts.name ?? facts.hostname,
+    description: opts.description ?? '',
+    type: facts.type,
+    hostname: facts.hostname,
+    os: facts.os,
+    arch: facts.arch,
+    shell: opts.shell || defaultShell(ctx.env),
+    tags: parseTags(opts.tags),
+  });
+  if (!parsed.success) {
+    const issues = formatZodIssues(parsed.error).map((i) => `${i.path === 'name' ? '--name' : i.path}: ${i.message}`);
+    throw new CliError(`invalid registration: ${issues.join('; ')}`);
+  }
+  const request = parsed.data;
+
+  const { agent, credential } = await registerAgent(apiUrl, apiToken, request, ctx.fetch ? { fetch: ctx.fetch } : {});
+
+  const next: AgentConfig = {
+    ...(existing ?? {}),
+    api_url: apiUrl,
+    agent_id: agent.id,
+    token: credential,
+    name: agent.name,
+    labels: request.tags,
+    shell: request.shell,
+    description: request.description,
+  };
+  const workingDir = opts.workingDir ?? existing?.working_dir;
+  if (workingDir) next.working_dir = workingDir;
+  else delete next.working_dir;
+  writeConfig(configPath, next);
+
+  const configFlag = configPath === defaultConfigPath(ctx) && !ctx.env.REXEC_CONFIG ? '' : ` --config ${configPath}`;
+  ctx.stdout(`registered agent "${agent.name}" (id ${agent.id}) with ${apiUrl}\n`);
+  ctx.stdout(`config written to ${configPath} (mode 0600)\n`);
+  if (runningPid(runtimePaths(configPath)) !== null) {
+    ctx.stdout(`an agent is running with the old registration; restart it: rexec-agent${configFlag} stop && rexec-agent${configFlag} start --daemon\n`);
+  } else {
+    ctx.stdout(`start it with: rexec-agent${configFlag} start --daemon\n`);
+  }
+  return 0;
+}

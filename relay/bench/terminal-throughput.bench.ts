@@ -1,0 +1,146 @@
+/**
+ * `pnpm bench`: what the relay path costs, measured against a local baseline in the same run.
+ *
+ *   terminal flood   bytes/s of a PTY flood read locally (node-pty in this process) vs. the same
+ *                    command in a terminal through relay + agent (agent PTY -> WebSocket ->
+ *                    relay -> WebSocket -> client)
+ *   exec flood       bytes/s of a command's stdout spawned locally vs. through POST /exec (NDJSON)
+ *   keystroke echo   round-trip time of one typed character echoed by the PTY, locally vs.
+ *                    through relay + agent (p50 / p95 over N samples)
+ *
+ * Real processes on 127.0.0.1; prints a table. Sizes: BENCH_MB (default 32), BENCH_ECHO (200).
+ */
+import { spawn } from 'node:child_process';
+import { spawnPty } from '../../agent/dist/sessions/pty.js';
+import { TerminalClient, startAgent, startRelay } from '../test/harness.js';
+
+const MB = Number(process.env.BENCH_MB ?? 32);
+const ECHO_SAMPLES = Number(process.env.BENCH_ECHO ?? 200);
+const FLOOD = `head -c ${MB * 1024 * 1024} /dev/zero | tr '\\0' 'x' | fold -w 200`;
+const MARK = 'BENCH-DONE';
+
+function fmtRate(bytes: number, ms: number): string {
+  return `${(bytes / 1024 / 1024 / (ms / 1000)).toFixed(1)} MiB/s`;
+}
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+async function localPtyFlood(): Promise<{ bytes: number; ms: number }> {
+  const pty = spawnPty('/bin/sh', ['-c', `${FLOOD}; echo ${MARK}`], { cols: 200, rows: 50, cwd: '/', env: { ...process.env, TERM: 'xterm-256color' } as Record<string, string> });
+  const t0 = performance.now();
+  let bytes = 0;
+  let tail = '';
+  await new Promise<void>((resolve) => {
+    pty.onData((d) => {
+      bytes += d.length;
+      tail = (tail + d.toString('latin1')).slice(-64);
+      if (tail.includes(MARK)) resolve();
+    });
+    pty.onExit(() => resolve());
+  });
+  return { bytes, ms: performance.now() - t0 };
+}
+
+async function relayPtyFlood(term: TerminalClient): Promise<{ bytes: number; ms: number }> {
+  const before = term.bytes;
+  term.text = '';
+  const t0 = performance.now();
+  term.input(`${FLOOD}; echo ${MARK}-$((1+1))\r`);
+  await term.waitFor(new RegExp(`${MARK}-2`), 300_000);
+  return { bytes: term.bytes - before, ms: performance.now() - t0 };
+}
+
+async function localExecFlood(): Promise<{ bytes: number; ms: number }> {
+  const t0 = performance.now();
+  const p = spawn('/bin/sh', ['-c', FLOOD]);
+  let bytes = 0;
+  p.stdout.on('data', (d: Buffer) => (bytes += d.length));
+  await new Promise((r) => p.on('close', r));
+  return { bytes, ms: performance.now() - t0 };
+}
+
+async function relayExecFlood(url: string, token: string, agent: string): Promise<{ bytes: number; ms: number }> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/api/agents/${agent}/exec`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ command: FLOOD }),
+  });
+  let bytes = 0;
+  let buf = '';
+  const dec = new TextDecoder();
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buf += dec.decode(chunk, { stream: true });
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const ev = JSON.parse(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+      if (ev.type === 'output') bytes += Buffer.byteLength(ev.data, 'base64');
+    }
+  }
+  return { bytes, ms: performance.now() - t0 };
+}
+
+async function localEcho(): Promise<number[]> {
+  const pty = spawnPty('/bin/cat', [], { cols: 80, rows: 24, cwd: '/', env: { ...process.env } as Record<string, string> });
+  const samples: number[] = [];
+  let waiting: (() => void) | null = null;
+  pty.onData(() => waiting?.());
+  for (let i = 0; i < ECHO_SAMPLES; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((r) => {
+      waiting = r;
+      pty.write('x');
+    });
+    samples.push(performance.now() - t0);
+  }
+  pty.kill();
+  return samples;
+}
+
+async function relayEcho(term: TerminalClient): Promise<number[]> {
+  term.input('cat\r');
+  await new Promise((r) => setTimeout(r, 300));
+  const samples: number[] = [];
+  for (let i = 0; i < ECHO_SAMPLES; i++) {
+    const before = term.bytes;
+    const t0 = performance.now();
+    term.input('x');
+    while (term.bytes === before) await new Promise((r) => setImmediate(r));
+    samples.push(performance.now() - t0);
+  }
+  term.input('\x03');
+  return samples;
+}
+
+const relay = await startRelay({ database: 'embedded' });
+const agent = await startAgent(relay, { name: 'bench' });
+try {
+  const term = await TerminalClient.open(relay, 'bench', { cols: 200, rows: 50 });
+  await relayPtyFlood(term); // warm-up
+  const rows: string[][] = [];
+  const lp = await localPtyFlood();
+  const rp = await relayPtyFlood(term);
+  rows.push(['terminal flood', fmtRate(lp.bytes, lp.ms), fmtRate(rp.bytes, rp.ms), `${((rp.bytes / rp.ms / (lp.bytes / lp.ms)) * 100).toFixed(0)}% of local`]);
+  const le = await localExecFlood();
+  const re = await relayExecFlood(relay.url, relay.apiToken, 'bench');
+  rows.push(['exec flood', fmtRate(le.bytes, le.ms), fmtRate(re.bytes, re.ms), `${((re.bytes / re.ms / (le.bytes / le.ms)) * 100).toFixed(0)}% of local`]);
+  const lEcho = await localEcho();
+  const rEcho = await relayEcho(term);
+  rows.push([
+    'keystroke echo p50/p95',
+    `${pct(lEcho, 50).toFixed(2)} / ${pct(lEcho, 95).toFixed(2)} ms`,
+    `${pct(rEcho, 50).toFixed(2)} / ${pct(rEcho, 95).toFixed(2)} ms`,
+    `+${(pct(rEcho, 50) - pct(lEcho, 50)).toFixed(2)} ms at p50`,
+  ]);
+  term.close();
+  const head = ['benchmark', 'local baseline', 'through relay', 'relative'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  console.log(`\nRexec relay path vs. local (${MB} MiB floods, ${ECHO_SAMPLES} echo samples, loopback)\n`);
+  for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(w[i]!)).join('  '));
+} finally {
+  await agent.stop();
+  await relay.stop();
+}

@@ -285,11 +285,12 @@ describe(`relay restarts and agent lifecycle (${DB} database)`, () => {
     await waitForAgentStatus(relay, agent.agentId, 'offline');
   });
 
-  test('start --daemon, status, stop, unregister', async () => {
+  test('start --daemon, status, stop, unregister', async (t) => {
     const dir = tempDir('daemon');
     const cfg = path.join(dir, 'agent.json');
     assert.equal(registerAgent(relay, 'daemon-1', cfg, ['ops']).status, 0);
     const start = await run(AGENT_BIN, ['start', '--daemon', '--config', cfg], { REXEC_AGENT_RECONNECT_BASE_MS: '200' });
+    t.after(() => run(AGENT_BIN, ['stop', '--config', cfg])); // no daemon outlives a failed assertion
     assert.equal(start.status, 0, start.stderr + start.stdout);
     const id = JSON.parse(fs.readFileSync(cfg, 'utf8')).agent_id as string;
     await waitForAgentStatus(relay, id, 'online');

@@ -70,6 +70,9 @@ const files = [
   ...fs.readdirSync(path.join(ROOT, 'web/test')).map((f) => `web/test/${f}`),
 ].filter((f) => f.endsWith('.test.ts') && (process.argv.length <= 2 || process.argv.slice(2).some((a) => f.includes(a))));
 
+step('Type-checking the tests (they run from source through tsx, which does not type-check)');
+for (const pkg of ['shared', 'agent', 'relay', 'web']) sh('npx', ['tsc', '-p', `${pkg}/test/tsconfig.json`]);
+
 step(`Running ${files.length} test files`);
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { cwd: ROOT, stdio: 'inherit' });
 process.exit(r.status ?? 1);

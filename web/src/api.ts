@@ -7,7 +7,7 @@
  * goes back to the login page. A 403 "password change required" sends the user to the
  * change-password page.
  */
-import type { AgentView, LoginResponse } from '@rexec/shared';
+import type { AgentView, LoginResponse, MeResponse } from '@rexec/shared';
 import { navigate, routeAfterLogin } from './nav.js';
 import { clearSession, getSession, token } from './session.js';
 
@@ -103,7 +103,7 @@ export function changePassword(currentPassword: string, newPassword: string): Pr
   return request<LoginResponse>('POST', '/api/auth/password', { currentPassword, newPassword }, { keepOn401: true });
 }
 
-export function me(signal?: AbortSignal): Promise<{ user: LoginResponse['user'] }> {
+export function me(signal?: AbortSignal): Promise<MeResponse> {
   return request('GET', '/api/auth/me', undefined, { signal });
 }
 

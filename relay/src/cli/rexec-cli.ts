@@ -1,7 +1,7 @@
 /** `rexec`: the user CLI. Log in once with an API token, then list agents and run commands. */
 import os from 'node:os';
 import { Command } from 'commander';
-import type { AgentView } from '@rexec/shared';
+import type { AgentView, MeResponse } from '@rexec/shared';
 import { ApiClient, ApiError } from './api-client.js';
 import { loadCliConfig, saveCliConfig } from './cli-config.js';
 import { RELAY_VERSION } from '../version.js';
@@ -56,7 +56,7 @@ export function buildCliProgram(): Command {
         fail(`--host is not a URL: ${opts.host}`, EXIT.usage);
       }
       try {
-        const me = await new ApiClient(host, opts.token).json<{ user: { username: string; role: string } }>('GET', '/api/auth/me');
+        const me = await new ApiClient(host, opts.token).json<MeResponse>('GET', '/api/auth/me');
         const file = saveCliConfig({ host, token: opts.token });
         console.log(`Logged in to ${host} as ${me.user.username} (${me.user.role}); saved to ${file}`);
       } catch (err) {

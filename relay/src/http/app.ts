@@ -52,7 +52,9 @@ export function createApp(d: AppDeps): express.Express {
 
   if (d.webDir && fs.existsSync(path.join(d.webDir, 'index.html'))) {
     const index = path.join(d.webDir, 'index.html');
-    app.use(express.static(d.webDir, { index: false, maxAge: '1h' }));
+    // Vite puts content-hashed files under /assets: they never change, so cache them for good.
+    app.use('/assets', express.static(path.join(d.webDir, 'assets'), { index: false, immutable: true, maxAge: '365d', fallthrough: false }));
+    app.use(express.static(d.webDir, { index: false, maxAge: '5m' }));
     app.get(/^\/(?!api\/|ws\/).*/, (_req, res) => res.sendFile(index));
   } else {
     app.get('/', (_req, res) => res.type('text/plain').send('Rexec relay is running, but the web app is not built (pnpm --filter @rexec/web build).\n'));

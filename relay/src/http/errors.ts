@@ -23,6 +23,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (err instanceof RexecError) e = err;
   else if (err?.type === 'entity.too.large') e = new RexecError(ErrorCode.PayloadTooLarge, 'request body too large');
   else if (err?.type === 'entity.parse.failed') e = new RexecError(ErrorCode.BadRequest, 'request body is not valid JSON');
+  else if (err?.status === 404) e = new RexecError(ErrorCode.NotFound, 'not found');
   else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) e = new RexecError(ErrorCode.BadRequest, String(err.message ?? 'bad request'), { status: err.status });
   else {
     log.error('request failed', { method: req.method, path: req.path, err: err instanceof Error ? err.message : String(err) });

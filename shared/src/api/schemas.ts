@@ -18,6 +18,18 @@ export const loginResponseSchema = z.object({
 });
 export type LoginResponse = z.infer<typeof loginResponseSchema>;
 
+/** `GET /api/auth/me`: who the bearer is; `kind` tells a signed-in user from an API token. */
+export const meResponseSchema = z.object({
+  user: z.object({
+    id: z.string(),
+    username: z.string(),
+    kind: z.enum(['user', 'token']),
+    role: roleSchema,
+    mustChangePassword: z.boolean(),
+  }),
+});
+export type MeResponse = z.infer<typeof meResponseSchema>;
+
 export const MIN_PASSWORD_LENGTH = 12;
 export const changePasswordRequestSchema = z.object({
   currentPassword: z.string().min(1).max(1024),

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { ErrorCode, RexecError, changePasswordRequestSchema, loginRequestSchema, type LoginResponse, type Role } from '@rexec/shared';
+import { ErrorCode, RexecError, changePasswordRequestSchema, loginRequestSchema, type LoginResponse, type MeResponse, type Role } from '@rexec/shared';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { JwtSigner } from '../../auth/jwt.js';
 import type { Authenticator } from '../../auth/principal.js';
@@ -48,7 +48,8 @@ export function authRouter(prisma: PrismaClient, signer: JwtSigner, auth: Authen
   r.get('/auth/me', authenticate(auth), (_req, res) => {
     const p = principalOf(res);
     if (p.kind === 'agent') throw new RexecError(ErrorCode.Forbidden, 'agents have no user');
-    res.json({ user: { id: p.id, username: p.name, kind: p.kind, role: p.role, mustChangePassword: p.kind === 'user' && p.mustChangePassword } });
+    const body: MeResponse = { user: { id: p.id, username: p.name, kind: p.kind, role: p.role, mustChangePassword: p.kind === 'user' && p.mustChangePassword } };
+    res.json(body);
   });
 
   r.post('/auth/password', authenticate(auth), async (req, res) => {

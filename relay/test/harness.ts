@@ -263,9 +263,14 @@ export function registerAgent(relay: RelayProc, name: string, configPath: string
   return runSync(AGENT_BIN, ['register', '--host', relay.url, '--token', relay.apiToken, '--name', name, '--config', configPath, ...(tags.length ? ['--tags', tags.join(',')] : [])]);
 }
 
+/**
+ * Starts `rexec-agent start`. HOME is the agent's temp directory, so its shells do not run the
+ * host's dotfiles (on the CI machine root's .bashrc runs `pyenv rehash`, whose lock file, left
+ * behind when a test kills a shell mid-startup, stalls every later login shell).
+ */
 export function spawnAgent(configPath: string, env: Record<string, string> = {}): { proc: ChildProcess; output: ProcOutput; exit: Promise<number | null> } {
   const proc = spawn(process.execPath, [AGENT_BIN, 'start', '--config', configPath], {
-    env: { ...process.env, ...FAST_LINK_ENV, ...env },
+    env: { ...process.env, HOME: path.dirname(configPath), ...FAST_LINK_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(proc);

@@ -1,7 +1,8 @@
 /** REST request and response shapes shared by relay, CLI and web. */
 import { z } from 'zod';
 import { LIMITS } from '../protocol/limits.js';
-import { agentNameSchema, envSchema, shortText, tagsSchema } from '../protocol/fields.js';
+import { agentNameSchema, commandFields, exactlyOneCommand, shortText, tagsSchema } from '../protocol/fields.js';
+import { execResultSchema } from '../protocol/agent-messages.js';
 
 export const ROLES = ['admin', 'operator', 'viewer'] as const;
 export const roleSchema = z.enum(ROLES);
@@ -77,29 +78,17 @@ export const rotateCredentialResponseSchema = z.object({ agentId: z.string(), cr
 
 export const execRequestSchema = z
   .object({
-    argv: z.array(z.string().max(LIMITS.maxCommandBytes)).min(1).max(LIMITS.maxArgs).optional(),
-    command: z.string().min(1).max(LIMITS.maxCommandBytes).optional(),
-    cwd: shortText(4096).optional(),
-    env: envSchema.optional(),
+    ...commandFields,
     timeoutSec: z.number().positive().max(LIMITS.maxExecTimeoutMs / 1000).optional(),
   })
-  .refine((m) => (m.argv === undefined) !== (m.command === undefined), 'give exactly one of "argv" (a list) or "command" (shell text)');
+  .refine(...exactlyOneCommand);
 export type ExecRequest = z.infer<typeof execRequestSchema>;
 
 /** Events of `POST /api/agents/{id}/exec`, one JSON object per line (application/x-ndjson). */
 export const execEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('started'), execId: z.string(), agentId: z.string(), pid: z.number().int() }),
   z.object({ type: z.literal('output'), stream: z.enum(['stdout', 'stderr']), data: z.string().describe('base64') }),
-  z.object({
-    type: z.literal('exit'),
-    execId: z.string(),
-    exitCode: z.number().int().nullable(),
-    signal: z.string().nullable(),
-    durationMs: z.number().int(),
-    timedOut: z.boolean(),
-    truncated: z.boolean(),
-    error: z.string().optional(),
-  }),
+  execResultSchema.omit({ type: true, stdoutBytes: true, stderrBytes: true }).extend({ type: z.literal('exit') }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
 ]);
 export type ExecEvent = z.infer<typeof execEventSchema>;

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
-import { colsSchema, envSchema, idSchema, rowsSchema, shortText } from './fields.js';
+import { colsSchema, commandFields, envSchema, exactlyOneCommand, idSchema, rowsSchema, shortText } from './fields.js';
 
 const errorMessage = z.object({
   type: z.literal('error'),
@@ -139,17 +139,13 @@ export const execSchema = z
   .object({
     type: z.literal('exec'),
     execId: idSchema,
-    /** Run this program with these arguments, no shell involved. */
-    argv: z.array(z.string().max(LIMITS.maxCommandBytes)).min(1).max(LIMITS.maxArgs).optional(),
-    /** Or run this text with the agent's shell (`$SHELL -c`). */
-    command: z.string().min(1).max(LIMITS.maxCommandBytes).optional(),
-    cwd: shortText(4096).optional(),
-    env: envSchema.optional(),
+    /** argv runs the program without a shell; command runs the text with the agent's shell. */
+    ...commandFields,
     timeoutMs: z.number().int().positive().max(LIMITS.maxExecTimeoutMs),
     /** Grace between SIGTERM and SIGKILL of the process group on timeout or kill. */
     killGraceMs: z.number().int().nonnegative().max(60_000).default(2000),
   })
-  .refine((m) => (m.argv === undefined) !== (m.command === undefined), 'exactly one of argv or command is required');
+  .refine(...exactlyOneCommand);
 
 export const execKillSchema = z.object({ type: z.literal('exec_kill'), execId: idSchema });
 

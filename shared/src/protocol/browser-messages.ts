@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { colsSchema, idSchema, rowsSchema } from './fields.js';
+import { shellStoppedSchema } from './agent-messages.js';
 
 // ---- client -> relay ---------------------------------------------------------------------
 
@@ -43,12 +44,7 @@ export const terminalStartedSchema = z.object({
   cols: colsSchema,
   rows: rowsSchema,
 });
-export const terminalStoppedSchema = z.object({
-  type: z.literal('shell_stopped'),
-  sessionId: idSchema,
-  exitCode: z.number().int().nullable(),
-  signal: z.string().nullable(),
-});
+export const terminalStoppedSchema = shellStoppedSchema.omit({ outputBytes: true });
 export const terminalErrorSchema = z.object({
   type: z.literal('error'),
   code: z.string(),

@@ -20,3 +20,15 @@ export const envSchema = z
   .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are [A-Za-z_][A-Za-z0-9_]*'), z.string().max(32 * 1024))
   .refine((e) => Object.keys(e).length <= LIMITS.maxEnvVars, `at most ${LIMITS.maxEnvVars} environment variables`);
 export const shortText = (max: number) => z.string().max(max);
+
+/** What to run: `argv` (no shell) or `command` (shell text), exactly one. Used by the API and the link. */
+export const commandFields = {
+  argv: z.array(z.string().max(LIMITS.maxCommandBytes)).min(1).max(LIMITS.maxArgs).optional(),
+  command: z.string().min(1).max(LIMITS.maxCommandBytes).optional(),
+  cwd: shortText(4096).optional(),
+  env: envSchema.optional(),
+};
+export const exactlyOneCommand = [
+  (m: { argv?: unknown; command?: unknown }) => (m.argv === undefined) !== (m.command === undefined),
+  'give exactly one of "argv" (a list) or "command" (shell text)',
+] as const;

@@ -16,7 +16,11 @@ import { TerminalClient, startAgent, startRelay } from '../test/harness.js';
 
 const MB = Number(process.env.BENCH_MB ?? 32);
 const ECHO_SAMPLES = Number(process.env.BENCH_ECHO ?? 200);
-const FLOOD = `head -c ${MB * 1024 * 1024} /dev/zero | tr '\\0' 'x' | fold -w 200`;
+const flood = (mb: number) => `head -c ${mb * 1024 * 1024} /dev/zero | tr '\\0' 'x' | fold -w 200`;
+const FLOOD = flood(MB);
+/** Exec output is capped per stream (LIMITS.maxExecOutputBytes, 10 MiB): stay below it. */
+const EXEC_MB = Math.min(MB, 8);
+const EXEC_FLOOD = flood(EXEC_MB);
 const MARK = 'BENCH-DONE';
 
 function fmtRate(bytes: number, ms: number): string {
@@ -54,7 +58,7 @@ async function relayPtyFlood(term: TerminalClient): Promise<{ bytes: number; ms:
 
 async function localExecFlood(): Promise<{ bytes: number; ms: number }> {
   const t0 = performance.now();
-  const p = spawn('/bin/sh', ['-c', FLOOD]);
+  const p = spawn('/bin/sh', ['-c', EXEC_FLOOD]);
   let bytes = 0;
   p.stdout.on('data', (d: Buffer) => (bytes += d.length));
   await new Promise((r) => p.on('close', r));
@@ -66,7 +70,7 @@ async function relayExecFlood(url: string, token: string, agent: string): Promis
   const res = await fetch(`${url}/api/agents/${agent}/exec`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ command: FLOOD }),
+    body: JSON.stringify({ command: EXEC_FLOOD }),
   });
   let bytes = 0;
   let buf = '';
@@ -78,6 +82,7 @@ async function relayExecFlood(url: string, token: string, agent: string): Promis
       const ev = JSON.parse(buf.slice(0, nl));
       buf = buf.slice(nl + 1);
       if (ev.type === 'output') bytes += Buffer.byteLength(ev.data, 'base64');
+      if (ev.type === 'exit' && ev.truncated) throw new Error('exec output was truncated: lower BENCH_MB');
     }
   }
   return { bytes, ms: performance.now() - t0 };
@@ -138,7 +143,7 @@ try {
   term.close();
   const head = ['benchmark', 'local baseline', 'through relay', 'relative'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  console.log(`\nRexec relay path vs. local (${MB} MiB floods, ${ECHO_SAMPLES} echo samples, loopback)\n`);
+  console.log(`\nRexec relay path vs. local (terminal ${MB} MiB, exec ${EXEC_MB} MiB, ${ECHO_SAMPLES} echo samples, loopback)\n`);
   for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(w[i]!)).join('  '));
 } finally {
   await agent.stop();

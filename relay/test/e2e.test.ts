@@ -285,6 +285,22 @@ describe(`relay restarts and agent lifecycle (${DB} database)`, () => {
     await waitForAgentStatus(relay, agent.agentId, 'offline');
   });
 
+  test('SIGTERM stops the relay cleanly: exit 0, agents told to go away, back after restart', async () => {
+    const agent = await startAgent(relay, { name: 'graceful' });
+    const t = await TerminalClient.open(relay, 'graceful');
+    const t0 = Date.now();
+    relay.proc.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => relay.proc.once('exit', (c) => r(c)));
+    assert.equal(code, 0, relay.output.tail());
+    assert.ok(Date.now() - t0 < 5000, 'shutdown is prompt');
+    assert.equal((await t.waitClosed()).code, CloseCode.GoingAway);
+    await waitUntil('the agent to see the going-away close', () => /1001|GoingAway/.test(agent.output.text), 5000);
+    assert.equal(agent.proc.exitCode, null, 'the agent keeps running and retries');
+    await relay.restart();
+    await waitForAgentStatus(relay, agent.agentId, 'online', 10_000);
+    await agent.stop();
+  });
+
   test('start --daemon, status, stop, unregister', async (t) => {
     const dir = tempDir('daemon');
     const cfg = path.join(dir, 'agent.json');

@@ -19,7 +19,8 @@ function ensureSystemDeps() {
   const missing = [];
   if (!fs.existsSync('/usr/bin/chromium')) missing.push('chromium');
   if (!have('pg_ctlcluster') && !have('postgres') && !pgReady()) missing.push('postgresql');
-  if (!have('pgrep')) missing.push('procps');
+  if (!have('pgrep') || !have('top')) missing.push('procps');
+  if (!have('vim')) missing.push('vim'); // the browser test edits a file in vim
   if (missing.length) {
     if (process.getuid?.() === 0 && have('apt-get')) {
       step(`Installing system packages: ${missing.join(' ')}`);

@@ -257,6 +257,20 @@ describe(`end to end (${DB} database)`, () => {
     await t.waitFor(/rotated-ok/);
     t.close();
   });
+
+  test('no secret ever appears in the relay or agent logs', async () => {
+    const login = await relay.api<{ token: string }>('POST', '/api/auth/login', { username: 'admin', password: relay.admin.password }, '');
+    assert.equal(login.status, 200);
+    // Use the session and a query-string credential (accepted for compatibility, never logged).
+    await relay.api('GET', '/api/auth/me', undefined, login.body.token);
+    const cred = JSON.parse(fs.readFileSync(agent.configPath, 'utf8')).token as string;
+    await fetch(`${relay.url}/ws/agent/${agent.agentId}?token=${cred}x`).catch(() => {});
+    const logs = relay.output.text + agent.output.text;
+    for (const secret of [relay.apiToken, cred, login.body.token]) {
+      assert.ok(!logs.includes(secret), 'a secret leaked into the logs');
+      assert.ok(!logs.includes(secret.slice(4, 24)), 'part of a secret leaked into the logs');
+    }
+  });
 });
 
 describe(`relay restarts and agent lifecycle (${DB} database)`, () => {

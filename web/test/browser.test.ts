@@ -258,6 +258,34 @@ describe('web app in Chromium', { timeout: 180_000 }, () => {
     await waitForScreen(page, /^after-2-ctrl-c$/m, 5_000);
   });
 
+  test('full-screen programs work: vim edits and saves a file, top draws and quits', async () => {
+    const file = path.join(OUT_DIR, `vim-${process.pid}.txt`);
+    fs.rmSync(file, { force: true });
+    await page.keyboard.type(`clear; vim -u NONE -N ${file}`);
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /^~\s*$/m); // vim's empty-buffer tildes: the alternate screen is drawn
+    await page.keyboard.type('ihello from vim');
+    await page.keyboard.press('Escape');
+    await waitForScreen(page, /^hello from vim/m);
+    await shot(page, 'vim.png');
+    await page.keyboard.type(':wq');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('echo saved-$((2+3))');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /^saved-5$/m);
+    assert.equal(fs.readFileSync(file, 'utf8'), 'hello from vim\n');
+
+    await page.keyboard.type('top -d 1');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /load average/);
+    await waitForScreen(page, /PID\s+USER/);
+    await shot(page, 'top.png');
+    await page.keyboard.press('q');
+    await page.keyboard.type('echo after-top-$((3*3))');
+    await page.keyboard.press('Enter');
+    await waitForScreen(page, /^after-top-9$/m);
+  });
+
   test('the dark theme follows the system setting', async () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.waitForTimeout(200);

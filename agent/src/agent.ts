@@ -76,6 +76,7 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     logger: log,
     env: opts.env,
     ...(opts.spawnPty ? { spawn: opts.spawnPty } : {}),
+    ...sessionTuning(opts.env),
   });
   const execs = new ExecRunner({ sink, gate, shell, ...(reg.working_dir ? { workingDir: reg.working_dir } : {}), logger: log, env: opts.env });
 
@@ -89,6 +90,9 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
       case 'shell_input':
       case 'shell_resize':
       case 'shell_stop':
+      case 'shell_attach':
+      case 'shell_detach':
+      case 'shell_ack':
         return sessions.handle(msg);
       case 'exec':
       case 'exec_kill':
@@ -96,15 +100,18 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     }
   };
 
-  /** Ends everything the link carried: sessions and execs cannot outlive it yet (no resume). */
-  const dropWork = () => Promise.all([sessions.stopAll(), execs.killAll()]).then(() => gate.reset());
+  /** The link is gone: sessions detach and wait for a relay to attach them; execs end with it. */
+  const dropWork = () => {
+    sessions.detachAll();
+    return execs.killAll().then(() => gate.reset());
+  };
 
   link = new AgentLink({
     apiUrl: reg.api_url,
     agentId: reg.agent_id,
     // Re-read before every attempt so `refresh-token` applies on the next reconnect.
     credential: () => loadRegistration(opts.configPath, opts.env).registration.token,
-    hello: () => ({ name, hostname: hostname().slice(0, 255), os: osDescription(), arch: process.arch, shell, version: AGENT_VERSION }),
+    hello: () => ({ name, hostname: hostname().slice(0, 255), os: osDescription(), arch: process.arch, shell, version: AGENT_VERSION, sessions: sessions.list() }),
     logger: log,
     reconnectBaseMs: opts.reconnectBaseMs ?? LINK_DEFAULTS.reconnectBaseMs,
     reconnectCapMs: opts.reconnectCapMs ?? LINK_DEFAULTS.reconnectCapMs,
@@ -124,7 +131,7 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
         if (wasConnected) log.info('disconnected from relay', { code, reason: reason || undefined });
         state.update({ connectedSince: null });
         if (sessions.size || execs.size) {
-          log.info('stopping sessions and execs of the lost link', { sessions: sessions.size, execs: execs.size });
+          log.info('link lost: sessions detached, execs stopped', { sessions: sessions.size, execs: execs.size });
         }
         void dropWork();
       },
@@ -150,7 +157,8 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     stopping ??= (async () => {
       await link.dispose(1000, 'agent stopping');
       const cap = new Promise<void>((r) => setTimeout(r, SHUTDOWN_CAP_MS).unref());
-      await Promise.race([dropWork(), cap]);
+      // Shells do not outlive the agent process yet (a per-session host is planned): end them.
+      await Promise.race([Promise.all([sessions.stopAll(), execs.killAll()]), cap]);
       gate.dispose();
       if (opts.handleSignals !== false) {
         process.off('SIGTERM', onSignal);
@@ -176,4 +184,26 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
   });
   link.start();
   return { done, stop, link };
+}
+
+/**
+ * Session buffering from the environment (documented in agent/README.md):
+ * REXEC_AGENT_RING_BYTES, REXEC_AGENT_SESSION_IDLE_MS, REXEC_AGENT_DETACHED_PAUSE_MS.
+ */
+export function sessionTuning(env: NodeJS.ProcessEnv): { ringBytes?: number; idleTimeoutMs?: number; detachedPauseLimitMs?: number } {
+  const read = (name: string, min: number): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number >= ${min}, got "${v}"`);
+    return n;
+  };
+  const ringBytes = read('REXEC_AGENT_RING_BYTES', 64 * 1024);
+  const idleTimeoutMs = read('REXEC_AGENT_SESSION_IDLE_MS', 1000);
+  const detachedPauseLimitMs = read('REXEC_AGENT_DETACHED_PAUSE_MS', 0);
+  return {
+    ...(ringBytes !== undefined ? { ringBytes } : {}),
+    ...(idleTimeoutMs !== undefined ? { idleTimeoutMs } : {}),
+    ...(detachedPauseLimitMs !== undefined ? { detachedPauseLimitMs } : {}),
+  };
 }

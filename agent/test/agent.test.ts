@@ -14,7 +14,7 @@ import { EchoPty, registrationJson, tempDir, TestRelay, waitFor } from './helper
 
 const LIMIT = { timeout: 15_000 };
 
-test('a dropped link stops its sessions; the reconnect uses the credential now in the config file; a fatal close ends with 2', LIMIT, async (t) => {
+test('a dropped link detaches its sessions and the next hello lists them; the reconnect uses the credential now in the config file; a fatal close ends with 2', LIMIT, async (t) => {
   const dir = tempDir(t);
   const relay = await new TestRelay().listen();
   t.after(() => relay.close());
@@ -52,10 +52,14 @@ test('a dropped link stops its sessions; the reconnect uses the credential now i
   updateConfig(configPath, { token: 'rxa_rotated' });
   first.ws.terminate();
 
-  // Then the session is stopped and the new link presents the new credential
-  await waitFor(() => ptys[0]!.signals.includes('SIGHUP'), 'session hung up after the link dropped');
+  // Then the session survives, the new link presents the new credential, and its hello lists
+  // the session with the output produced so far, for the relay to attach it again
   const second = await relay.connection(1);
   assert.equal(second.req.headers.authorization, 'Bearer rxa_rotated', 'REXEC_TOKEN with an API token must not override');
+  assert.deepEqual(ptys[0]!.signals, [], 'the shell was not signalled');
+  const hello2 = second.messages[0]!;
+  assert.ok(hello2.type === 'hello');
+  assert.deepEqual(hello2.sessions.map((s) => [s.sessionId, s.outputBytes > 0]), [['s1', true]]);
   assert.match(log, /REXEC_TOKEN holds an API token/);
 
   // When the relay says the agent was deleted, the agent stops with exit code 2

@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer, WebSocket } from 'ws';
-import { decodeFrame, type AgentToRelay, type Frame } from '@rexec/shared';
+import { PROTOCOL_VERSION, decodeFrame, type AgentToRelay, type Frame } from '@rexec/shared';
 import type { LinkSink } from '../src/sink.js';
 import type { PtyExit, PtyProcess, PtySpawnOptions } from '../src/sessions/pty.js';
 
@@ -188,7 +188,7 @@ export class TestRelay {
         ws.send(
           JSON.stringify({
             type: 'hello',
-            protocolVersion: 1,
+            protocolVersion: PROTOCOL_VERSION,
             agentId: msg.agentId,
             heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? 15_000,
             deadLinkTimeoutMs: this.opts.deadLinkTimeoutMs ?? 45_000,

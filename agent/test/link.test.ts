@@ -1,7 +1,7 @@
 /** The reconnecting link against a small ws relay on 127.0.0.1 (port 0). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { agentHelloSchema, encodeFrame, FrameKind, type RelayHello } from '@rexec/shared';
+import { agentHelloSchema, encodeFrame, FrameKind, type RelayHello, PROTOCOL_VERSION } from '@rexec/shared';
 import { AgentLink, agentLinkUrl, type LinkFatalError, type LinkOptions, type RelayCommand } from '../src/link.js';
 import { sleep, TestRelay, waitFor } from './helpers.js';
 
@@ -22,7 +22,7 @@ function makeLink(t: { after(fn: () => unknown): void }, relay: TestRelay, extra
     apiUrl: relay.url,
     agentId: 'agent-1',
     credential: () => CREDENTIAL,
-    hello: () => ({ name: 'web-1', hostname: 'web-1.local', os: 'TestOS 1', arch: 'x64', shell: '/bin/sh', version: '9.9.9' }),
+    hello: () => ({ name: 'web-1', hostname: 'web-1.local', os: 'TestOS 1', arch: 'x64', shell: '/bin/sh', version: '9.9.9', sessions: [] }),
     reconnectBaseMs: 20,
     reconnectCapMs: 100,
     random: () => 1, // always the ceiling: delays are exactly base * 2^n, capped
@@ -61,7 +61,7 @@ test('hello is the first frame, with the credential in the Authorization header 
   const hello = agentHelloSchema.parse(conn.messages[0]);
   assert.deepEqual(hello, {
     type: 'hello',
-    protocolVersions: [1],
+    protocolVersions: [PROTOCOL_VERSION],
     agentId: 'agent-1',
     name: 'web-1',
     hostname: 'web-1.local',
@@ -69,6 +69,7 @@ test('hello is the first frame, with the credential in the Authorization header 
     arch: 'x64',
     shell: '/bin/sh',
     version: '9.9.9',
+    sessions: [],
   });
   await waitFor(() => rec.connected.length === 1, 'onConnected');
   assert.equal(rec.connected[0]!.heartbeatIntervalMs, 1000);

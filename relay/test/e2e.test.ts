@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { CloseCode, ErrorCode, FrameKind, LIMITS, encodeFrame, type AgentView } from '@rexec/shared';
+import { CloseCode, ErrorCode, FrameKind, LIMITS, PROTOCOL_VERSION, encodeFrame, type AgentView } from '@rexec/shared';
 import {
   AGENT_BIN,
   CLI_BIN,
@@ -88,7 +88,6 @@ describe(`end to end (${DB} database)`, () => {
     await t2.waitFor(/mark=\[\] two-2/);
     assert.doesNotMatch(t2.text, /hi-42/);
     assert.doesNotMatch(t1.text, /two-2/);
-    // Output offsets are contiguous: each frame starts where the previous one ended.
     t1.input('exit 5\r');
     const stopped = await t1.waitForMessage('shell_stopped');
     assert.equal(stopped.exitCode, 5);
@@ -215,7 +214,7 @@ describe(`end to end (${DB} database)`, () => {
     const got: Record<string, unknown>[] = [];
     ws.on('message', (d, bin) => !bin && got.push(JSON.parse(d.toString())));
     await new Promise((r, j) => ws.once('open', r).once('error', j));
-    ws.send(JSON.stringify({ type: 'hello', protocolVersions: [1], agentId: reg.body.agent.id, name: 'raw-1', hostname: 'h', os: 'o', arch: 'a', shell: '/bin/sh', version: 't' }));
+    ws.send(JSON.stringify({ type: 'hello', protocolVersions: [PROTOCOL_VERSION], agentId: reg.body.agent.id, name: 'raw-1', hostname: 'h', os: 'o', arch: 'a', shell: '/bin/sh', version: 't' }));
     await waitUntil('relay hello', () => got.find((m) => m.type === 'hello'));
     ws.send('{garbage');
     ws.send(JSON.stringify({ type: 'rm_rf' }));

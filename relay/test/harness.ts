@@ -20,6 +20,7 @@ import WebSocket from 'ws';
 import {
   BROWSER_AUTH_SUBPROTOCOL_PREFIX,
   BROWSER_SUBPROTOCOL,
+  SESSION_DEFAULTS,
   decodeFrame,
   relayToClientSchema,
   type AgentView,
@@ -315,49 +316,71 @@ export async function waitForAgentStatus(relay: RelayProc, agentId: string, stat
 
 // ---- terminal client ---------------------------------------------------------------------
 
+export interface TerminalOpenOptions {
+  cols?: number;
+  rows?: number;
+  token?: string;
+  auth?: 'subprotocol' | 'header';
+  origin?: string;
+  /** false: connect and wait for hello only. */
+  start?: boolean;
+  /** Send acks for rendered output (flow control); false simulates a stalled viewer. */
+  ack?: boolean;
+}
+
 /**
- * Speaks the browser terminal protocol. `text` accumulates all output; `messages` the JSON
- * control messages; `offsets` the byte offsets of received frames (for contiguity checks).
+ * Speaks the browser terminal protocol like the web app: `text` holds every output byte exactly
+ * once (frames are de-duplicated by offset), `gaps` the skipped byte counts, `messages` the JSON
+ * control messages of the current socket. `reattach()` opens a new socket and resumes the same
+ * session from `nextOffset`.
  */
 export class TerminalClient {
   text = '';
   bytes = 0;
+  nextOffset = 0;
+  gaps: number[] = [];
   messages: RelayToClient[] = [];
-  frameOffsets: number[] = [];
   closed: { code: number; reason: string } | null = null;
   sessionId: string | null = null;
+  ws!: WebSocket;
   private decoder = new TextDecoder();
+  private acked = 0;
 
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data, isBinary) => {
-      const buf = Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]);
-      if (isBinary) {
-        const f = decodeFrame(buf);
-        this.frameOffsets.push(f.offset);
-        this.bytes += f.payload.length;
-        this.text += this.decoder.decode(f.payload, { stream: true });
-      } else {
-        const m = relayToClientSchema.parse(JSON.parse(buf.toString('utf8')));
-        this.messages.push(m);
-        if (m.type === 'shell_started') this.sessionId = m.sessionId;
-      }
-    });
-    ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }));
+  private constructor(private readonly relay: RelayProc, private readonly agent: string, private readonly opts: TerminalOpenOptions) {}
+
+  static async open(relay: RelayProc, agent: string, opts: TerminalOpenOptions = {}): Promise<TerminalClient> {
+    const client = new TerminalClient(relay, agent, opts);
+    await client.connect();
+    if (opts.start !== false) {
+      client.send({ type: 'shell_start', cols: opts.cols ?? 80, rows: opts.rows ?? 24 });
+      await client.waitForMessage('shell_started');
+    }
+    return client;
   }
 
-  /** Connects and starts a shell. `auth` 'subprotocol' mimics a browser; 'header' the CLI. */
-  static async open(
-    relay: RelayProc,
-    agent: string,
-    opts: { cols?: number; rows?: number; token?: string; auth?: 'subprotocol' | 'header'; origin?: string; start?: boolean } = {},
-  ): Promise<TerminalClient> {
-    const token = opts.token ?? relay.apiToken;
-    const url = `${relay.url.replace(/^http/, 'ws')}/ws/terminal/${encodeURIComponent(agent)}`;
+  private async connect(): Promise<void> {
+    const token = this.opts.token ?? this.relay.apiToken;
+    const url = `${this.relay.url.replace(/^http/, 'ws')}/ws/terminal/${encodeURIComponent(this.agent)}`;
     const ws =
-      opts.auth === 'subprotocol'
-        ? new WebSocket(url, [BROWSER_SUBPROTOCOL, BROWSER_AUTH_SUBPROTOCOL_PREFIX + token], { origin: opts.origin ?? relay.url })
-        : new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, ...(opts.origin ? { origin: opts.origin } : {}) });
-    const client = new TerminalClient(ws);
+      this.opts.auth === 'subprotocol'
+        ? new WebSocket(url, [BROWSER_SUBPROTOCOL, BROWSER_AUTH_SUBPROTOCOL_PREFIX + token], { origin: this.opts.origin ?? this.relay.url })
+        : new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, ...(this.opts.origin ? { origin: this.opts.origin } : {}) });
+    this.ws = ws;
+    this.messages = [];
+    this.closed = null;
+    ws.on('message', (data, isBinary) => {
+      if (ws !== this.ws) return;
+      const buf = Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]);
+      if (isBinary) this.onFrame(buf);
+      else {
+        const m = relayToClientSchema.parse(JSON.parse(buf.toString('utf8')));
+        this.messages.push(m);
+        if (m.type === 'shell_started' || m.type === 'shell_attached') this.sessionId = m.sessionId;
+      }
+    });
+    ws.on('close', (code, reason) => {
+      if (ws === this.ws) this.closed = { code, reason: reason.toString() };
+    });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -367,12 +390,41 @@ export class TerminalClient {
         res.on('end', () => reject(Object.assign(new Error(`upgrade refused: HTTP ${res.statusCode} ${body}`), { status: res.statusCode, body })));
       });
     });
-    await client.waitForMessage('hello');
-    if (opts.start !== false) {
-      client.send({ type: 'shell_start', cols: opts.cols ?? 80, rows: opts.rows ?? 24 });
-      await client.waitForMessage('shell_started');
-    }
-    return client;
+    await this.waitForMessage('hello');
+  }
+
+  private onFrame(buf: Buffer): void {
+    const f = decodeFrame(buf);
+    const end = f.offset + f.payload.length;
+    if (end <= this.nextOffset) return; // already have it (replay overlap)
+    if (f.offset > this.nextOffset) this.gaps.push(f.offset - this.nextOffset);
+    const fresh = f.offset >= this.nextOffset ? f.payload : f.payload.subarray(this.nextOffset - f.offset);
+    this.bytes += fresh.length;
+    this.text += this.decoder.decode(fresh, { stream: true });
+    this.nextOffset = end;
+    if (this.opts.ack !== false && this.nextOffset - this.acked >= SESSION_DEFAULTS.ackEveryBytes / 2) this.ackNow();
+  }
+
+  /** Acknowledge everything received so far (the harness "renders" instantly). */
+  ackNow(): void {
+    this.acked = this.nextOffset;
+    if (this.ws.readyState === WebSocket.OPEN) this.send({ type: 'ack', offset: this.acked });
+  }
+
+  /** Drop the current socket without a close handshake, as a network failure would. */
+  cut(): void {
+    this.ws.terminate();
+  }
+
+  /** A new socket, resuming the same session from the last byte received. */
+  async reattach(): Promise<void> {
+    if (!this.sessionId) throw new Error('no session to reattach');
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.terminate();
+    await this.connect();
+    this.send({ type: 'shell_attach', sessionId: this.sessionId, offset: this.nextOffset });
+    await this.waitForMessage('shell_attached');
+    this.acked = this.nextOffset;
+    this.ackNow();
   }
 
   send(msg: ClientToRelay | Record<string, unknown>): void {

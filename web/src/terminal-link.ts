@@ -3,15 +3,19 @@
  * shared/src/protocol/browser-messages.ts and hands decoded events to its owner. It knows nothing
  * about the DOM or xterm, so the view stays about presentation.
  *
- * Flow: open -> relay `hello` -> we send `shell_start` -> `shell_started` -> binary ShellOutput
- * frames ... -> `shell_stopped` -> close 4011 (SessionEnded). Output frames carry the byte offset
- * of their first byte; duplicates are trimmed and a gap is reported, never hidden.
+ * Flow: open -> relay `hello` -> we send `shell_start` (or `shell_attach` to resume a session from
+ * the offset we have rendered) -> `shell_started` / `shell_attached` -> binary ShellOutput frames
+ * ... -> `shell_stopped` -> close 4011 (SessionEnded). Output frames carry the byte offset of their
+ * first byte; duplicates are trimmed and a gap is reported, never hidden. The view reports what
+ * xterm has rendered (`rendered`), which goes back as `ack`: the relay and agent send no more than
+ * a window beyond it, so a slow browser slows the program instead of filling memory.
  */
 import {
   BROWSER_AUTH_SUBPROTOCOL_PREFIX,
   BROWSER_SUBPROTOCOL,
   FrameKind,
   LIMITS,
+  SESSION_DEFAULTS,
   decodeFrame,
   messageTypes,
   parseControlMessage,
@@ -33,8 +37,10 @@ const INPUT_CHUNK_CHARS = Math.floor(LIMITS.maxInputBytes / 4);
 
 export interface TerminalLinkEvents {
   hello(agentName: string, protocolVersion: number): void;
-  started(sessionId: string, cols: number, rows: number): void;
-  output(data: Uint8Array): void;
+  /** A new shell (`resumed` false) or an existing session joined again (`resumed` true). */
+  started(sessionId: string, cols: number, rows: number, resumed: boolean): void;
+  /** Output up to byte offset `end`; call `rendered(end)` once it is on screen. */
+  output(data: Uint8Array, end: number): void;
   /** `skipped` bytes of output were lost before the next output (a resume beyond the buffer). */
   gap(skipped: number): void;
   stopped(exitCode: number | null, signal: string | null): void;
@@ -56,8 +62,20 @@ export class TerminalLink {
   private opened = false;
   private stopped = false;
   private closed = false;
+  private acked = 0;
+  private renderedTo = 0;
+  /** Output before this offset is a replay of the past (see `replaying`). */
+  private replayEnd = 0;
+  private ackTimer = 0;
 
-  constructor(agentId: string, token: string, private readonly size: () => { cols: number; rows: number }, private readonly on: TerminalLinkEvents) {
+  constructor(
+    agentId: string,
+    token: string,
+    private readonly size: () => { cols: number; rows: number },
+    private readonly on: TerminalLinkEvents,
+    private readonly resume: { sessionId: string; offset: number } | null = null,
+  ) {
+    if (resume) this.nextOffset = this.acked = this.renderedTo = resume.offset;
     this.ws = new WebSocket(terminalUrl(agentId), [BROWSER_SUBPROTOCOL, BROWSER_AUTH_SUBPROTOCOL_PREFIX + token]);
     this.ws.binaryType = 'arraybuffer';
     this.ws.onopen = () => {
@@ -99,11 +117,47 @@ export class TerminalLink {
     this.send({ type: 'shell_resize', ...clampSize(cols, rows) });
   }
 
-  /** Close from our side (leaving the page). The shell ends on the relay's side. */
+  /**
+   * xterm is still drawing replayed output. Replies the terminal generates meanwhile (to device
+   * attribute, cursor or colour queries a program sent long ago) must not reach the shell as if
+   * typed: that is how buffer replay corrupts sessions.
+   */
+  get replaying(): boolean {
+    return this.renderedTo < this.replayEnd;
+  }
+
+  /** Where this link is in its session, for resuming on a new socket. */
+  get position(): { sessionId: string; offset: number } | null {
+    return this.sessionId ? { sessionId: this.sessionId, offset: this.nextOffset } : null;
+  }
+
+  /** xterm has drawn everything up to `offset`: acknowledge it (batched, with a trailing ack). */
+  rendered(offset: number): void {
+    if (offset <= this.renderedTo) return;
+    this.renderedTo = offset;
+    if (this.renderedTo - this.acked >= SESSION_DEFAULTS.ackEveryBytes) this.ackNow();
+    else if (!this.ackTimer) this.ackTimer = window.setTimeout(() => this.ackNow(), 30);
+  }
+
+  private ackNow(): void {
+    window.clearTimeout(this.ackTimer);
+    this.ackTimer = 0;
+    if (this.renderedTo <= this.acked) return;
+    this.acked = this.renderedTo;
+    this.send({ type: 'ack', offset: this.acked });
+  }
+
+  /** End the shell (the close button), not just this view of it. */
+  stop(): void {
+    this.send({ type: 'shell_stop' });
+  }
+
+  /** Close from our side (leaving the page). The shell keeps running; it can be resumed. */
   dispose(): void {
     if (this.closed) return;
     this.closed = true;
     window.clearInterval(this.pingTimer);
+    window.clearTimeout(this.ackTimer);
     try {
       this.ws.close(1000, 'closed by user');
     } catch {
@@ -125,12 +179,15 @@ export class TerminalLink {
     switch (m.type) {
       case 'hello':
         this.on.hello(m.agentName, m.protocolVersion);
-        this.send({ type: 'shell_start', ...clampSize(this.size().cols, this.size().rows) });
+        if (this.resume) this.send({ type: 'shell_attach', sessionId: this.resume.sessionId, offset: this.resume.offset });
+        else this.send({ type: 'shell_start', ...clampSize(this.size().cols, this.size().rows) });
         break;
       case 'shell_started':
+      case 'shell_attached':
         this.sessionId = m.sessionId;
-        this.nextOffset = 0;
-        this.on.started(m.sessionId, m.cols, m.rows);
+        if (m.type === 'shell_started') this.nextOffset = 0;
+        else this.replayEnd = m.outputBytes;
+        this.on.started(m.sessionId, m.cols, m.rows, m.type === 'shell_attached');
         // The window may have changed size while the shell was starting.
         {
           const s = clampSize(this.size().cols, this.size().rows);
@@ -166,7 +223,7 @@ export class TerminalLink {
     if (frame.offset < this.nextOffset) payload = payload.subarray(this.nextOffset - frame.offset);
     else if (frame.offset > this.nextOffset) this.on.gap(frame.offset - this.nextOffset);
     this.nextOffset = end;
-    this.on.output(payload);
+    this.on.output(payload, end);
   }
 }
 

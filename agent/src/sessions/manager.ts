@@ -1,18 +1,18 @@
 /**
  * Terminal sessions of one agent, keyed by the relay's sessionId.
  *
- * Handles shell_start / shell_input / shell_resize / shell_stop and answers with shell_started,
- * binary output frames, shell_stopped, or shell_error (session_not_found, conflict,
- * too_many_sessions, spawn_failed).
+ * Handles shell_start / shell_input / shell_resize / shell_stop / shell_attach / shell_detach /
+ * shell_ack and answers with shell_started, shell_attached, binary output frames, shell_stopped,
+ * or shell_error (session_not_found, conflict, too_many_sessions, spawn_failed).
  *
- * For now sessions live and die with the link: when it drops, the agent stops them all. A later
- * protocol version keeps them (per-session host process + ring buffer) so a reconnecting relay
- * can resume from the last offset it saw.
+ * Sessions outlive the link: when it drops they are detached (see session.ts) and listed in the
+ * next hello, so the relay, restarted or not, can attach them again from any offset the ring
+ * still holds. They do not yet outlive the agent process (a per-session host is planned).
  */
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, isAbsolute } from 'node:path';
-import { ErrorCode, type RelayToAgent } from '@rexec/shared';
+import { ErrorCode, SESSION_DEFAULTS, type LiveSession, type RelayToAgent } from '@rexec/shared';
 import { childEnv } from '../child-env.js';
 import type { FlowGate } from '../flow.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -20,7 +20,10 @@ import type { LinkSink } from '../sink.js';
 import { spawnPty, type PtySpawner } from './pty.js';
 import { ShellSession } from './session.js';
 
-export type ShellMessage = Extract<RelayToAgent, { type: 'shell_start' | 'shell_input' | 'shell_resize' | 'shell_stop' }>;
+export type ShellMessage = Extract<
+  RelayToAgent,
+  { type: 'shell_start' | 'shell_input' | 'shell_resize' | 'shell_stop' | 'shell_attach' | 'shell_detach' | 'shell_ack' }
+>;
 
 export interface SessionManagerOptions {
   sink: LinkSink;
@@ -37,6 +40,12 @@ export interface SessionManagerOptions {
   flushMs?: number;
   flushBytes?: number;
   stopGraceMs?: number;
+  /** Output kept per session (SESSION_DEFAULTS.ringBufferBytes). */
+  ringBytes?: number;
+  windowBytes?: number;
+  /** A session with nobody attached ends after this long. */
+  idleTimeoutMs?: number;
+  detachedPauseLimitMs?: number;
 }
 
 const LOGIN_SHELLS = new Set(['bash', 'zsh', 'fish', 'ksh', 'mksh', 'sh', 'dash']);
@@ -69,7 +78,29 @@ export class SessionManager {
         return this.withSession(msg.sessionId, (s) => s.resize(msg.cols, msg.rows));
       case 'shell_stop':
         return this.withSession(msg.sessionId, (s) => s.stop());
+      case 'shell_attach':
+        return this.withSession(msg.sessionId, (s) => {
+          const fromOffset = s.attach(msg.offset);
+          this.opts.sink.sendJson({ type: 'shell_attached', sessionId: msg.sessionId, fromOffset, outputBytes: s.outputBytes, cols: s.cols, rows: s.rows });
+          s.kick();
+        });
+      case 'shell_detach':
+        return this.withSession(msg.sessionId, (s) => s.detach());
+      case 'shell_ack':
+        return this.withSession(msg.sessionId, (s) => s.ack(msg.offset));
     }
+  }
+
+  /** The live sessions, for hello. */
+  list(): LiveSession[] {
+    return [...this.sessions.values()]
+      .filter((s) => s.state !== 'exited')
+      .map((s) => ({ sessionId: s.id, pid: s.pid, cols: s.cols, rows: s.rows, outputBytes: s.outputBytes }));
+  }
+
+  /** The link is gone: keep every session, stop streaming until the relay attaches again. */
+  detachAll(): void {
+    for (const s of this.sessions.values()) s.detach();
   }
 
   /** Stops every session (SIGHUP, then SIGKILL after the grace) and waits until all have exited. */
@@ -97,6 +128,12 @@ export class SessionManager {
         flushMs: this.opts.flushMs ?? 4,
         flushBytes: this.opts.flushBytes ?? 64 * 1024,
         stopGraceMs: this.opts.stopGraceMs ?? 2000,
+        cols: msg.cols,
+        rows: msg.rows,
+        ringBytes: this.opts.ringBytes ?? SESSION_DEFAULTS.ringBufferBytes,
+        windowBytes: this.opts.windowBytes ?? SESSION_DEFAULTS.windowBytes,
+        idleTimeoutMs: this.opts.idleTimeoutMs ?? SESSION_DEFAULTS.idleTimeoutMs,
+        detachedPauseLimitMs: this.opts.detachedPauseLimitMs ?? SESSION_DEFAULTS.detachedPauseLimitMs,
       });
     } catch (err) {
       return this.fail(sessionId, ErrorCode.SpawnFailed, `cannot start ${shell}: ${(err as Error).message}`);

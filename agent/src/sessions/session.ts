@@ -1,18 +1,28 @@
 /**
- * One terminal session: a PTY, its output offset, and output coalescing.
+ * One terminal session: a PTY, its output ring buffer, and the stream to the relay.
  *
  * Lifecycle (forward only): running -> stopping -> exited. `stopping` means a stop was asked
  * (SIGHUP sent, SIGKILL armed); `exited` means the PTY's process is gone and shell_stopped has
  * been sent.
  *
- * Output is gathered for a few milliseconds (or until 64 KiB are waiting) and then sent as one
- * binary ShellOutput frame whose offset is the number of bytes the session produced before it.
- * Bytes are forwarded untouched, so a UTF-8 character split across two reads stays intact.
+ * Output (protocol v2): every byte read from the PTY goes into the ring (OutputRing) at its offset.
+ * While attached, the session sends ring bytes from its send cursor as binary ShellOutput frames,
+ * but never more than `windowBytes` beyond the offset a viewer acknowledged (`shell_ack`). Bytes
+ * are dropped from the ring only once acknowledged; when unacknowledged output fills the ring the
+ * PTY is paused, so the program blocks instead of output being lost. Detached (no viewer, or the
+ * link is down) the session keeps running; after `detachedPauseLimitMs` with a full ring it
+ * overwrites the oldest output instead (a later attach then reports the gap), and after
+ * `idleTimeoutMs` with nobody attached it is stopped.
+ *
+ * Sparse output (a keystroke echo) is sent on the next turn of the event loop; while output
+ * streams, frames are coalesced at most every `flushMs`. Bytes are forwarded untouched, so a UTF-8
+ * character split across two reads stays intact.
  */
 import { encodeFrame, FrameKind } from '@rexec/shared';
-import type { Disposable, FlowGate } from '../flow.js';
+import type { Disposable, FlowGate, Pausable } from '../flow.js';
 import type { LinkSink } from '../sink.js';
 import type { PtyDisposable, PtyExit, PtyProcess } from './pty.js';
+import { OutputRing } from './output-ring.js';
 
 export type SessionState = 'running' | 'stopping' | 'exited';
 const ORDER: Record<SessionState, number> = { running: 0, stopping: 1, exited: 2 };
@@ -20,21 +30,39 @@ const ORDER: Record<SessionState, number> = { running: 0, stopping: 1, exited: 2
 export interface SessionOptions {
   /** Flush coalesced output after this many ms. */
   flushMs: number;
-  /** Flush at once when this many bytes are waiting. */
+  /** Largest frame payload. */
   flushBytes: number;
   /** Time between SIGHUP and SIGKILL on stop. */
   stopGraceMs: number;
+  cols: number;
+  rows: number;
+  ringBytes: number;
+  windowBytes: number;
+  idleTimeoutMs: number;
+  detachedPauseLimitMs: number;
 }
 
-export class ShellSession {
+type PauseReason = 'ring' | 'link';
+
+export class ShellSession implements Pausable {
   private stateNow: SessionState = 'running';
-  private offsetNow = 0;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly ring = new OutputRing();
+  /** Next offset to send; only meaningful while attached. */
+  private sendCursor = 0;
+  /** Highest offset a viewer has acknowledged. */
+  private acked = 0;
+  private attached = true;
+  /** Overwrite the oldest output instead of pausing (detached for too long). */
+  private overwrite = false;
+  private readonly pausedBy = new Set<PauseReason>();
   private flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private lastFlushAt = 0;
   private killTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private overwriteTimer: NodeJS.Timeout | undefined;
   private readonly subscriptions: (PtyDisposable | Disposable)[] = [];
+  cols: number;
+  rows: number;
   /** Resolves when the process has exited and shell_stopped was sent. */
   readonly exited: Promise<PtyExit>;
 
@@ -45,7 +73,9 @@ export class ShellSession {
     private readonly gate: FlowGate,
     private readonly opts: SessionOptions,
   ) {
-    this.subscriptions.push(gate.add(pty));
+    this.cols = opts.cols;
+    this.rows = opts.rows;
+    this.subscriptions.push(gate.add(this));
     this.subscriptions.push(pty.onData((chunk) => this.onData(chunk)));
     this.exited = new Promise((resolve) => {
       this.subscriptions.push(pty.onExit((exit) => resolve(this.onExit(exit))));
@@ -62,7 +92,97 @@ export class ShellSession {
 
   /** Bytes of output produced so far (the offset of the next frame). */
   get outputBytes(): number {
-    return this.offsetNow + this.pendingBytes;
+    return this.ring.end;
+  }
+
+  get isAttached(): boolean {
+    return this.attached;
+  }
+
+  // ---- stream control (relay) ---------------------------------------------------------------
+
+  /**
+   * Stream from `offset` (clamped to what the ring holds); returns where output resumes. Sends
+   * nothing yet: the caller answers shell_attached first, then calls `kick()`.
+   */
+  attach(offset: number): number {
+    this.attached = true;
+    this.overwrite = false;
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.overwriteTimer);
+    const from = Math.min(Math.max(offset, this.ring.start), this.ring.end);
+    this.sendCursor = from;
+    this.acked = Math.max(this.acked, from);
+    this.cancelFlush();
+    this.trimRing();
+    this.updateRingPause();
+    return from;
+  }
+
+  /** Start sending what the window allows. */
+  kick(): void {
+    this.scheduleFlush();
+  }
+
+  /** Stop streaming (no viewer, or the link is gone); the shell keeps running. */
+  detach(): void {
+    if (!this.attached || this.stateNow === 'exited') return;
+    this.attached = false;
+    this.cancelFlush();
+    this.idleTimer = setTimeout(() => this.stop(), this.opts.idleTimeoutMs);
+    this.idleTimer.unref?.();
+    this.overwriteTimer = setTimeout(() => {
+      this.overwrite = true;
+      this.trimRing();
+      this.updateRingPause();
+    }, this.opts.detachedPauseLimitMs);
+    this.overwriteTimer.unref?.();
+  }
+
+  ack(offset: number): void {
+    const to = Math.min(offset, this.ring.end);
+    if (to <= this.acked) return;
+    this.acked = to;
+    this.trimRing();
+    this.updateRingPause();
+    this.scheduleFlush();
+  }
+
+  // ---- Pausable (the link's send buffer) ----------------------------------------------------
+
+  pause(): void {
+    this.setPaused('link', true);
+  }
+  resume(): void {
+    this.setPaused('link', false);
+  }
+
+  private setPaused(reason: PauseReason, on: boolean): void {
+    const before = this.pausedBy.size > 0;
+    if (on) this.pausedBy.add(reason);
+    else this.pausedBy.delete(reason);
+    const after = this.pausedBy.size > 0;
+    if (before === after || this.stateNow === 'exited') return;
+    try {
+      if (after) this.pty.pause();
+      else this.pty.resume();
+    } catch {
+      /* exiting */
+    }
+  }
+
+  /**
+   * Keep the newest ringBytes as history (a reloaded browser replays it) and every byte not yet
+   * acknowledged; when overwriting, only the newest ringBytes.
+   */
+  private trimRing(): void {
+    const historyFrom = this.ring.end - this.opts.ringBytes;
+    this.ring.dropBefore(this.overwrite ? historyFrom : Math.min(this.acked, historyFrom));
+  }
+
+  private updateRingPause(): void {
+    const full = !this.overwrite && this.ring.end - this.acked >= this.opts.ringBytes;
+    this.setPaused('ring', full);
   }
 
   // The process may be gone a moment before onExit fires; node-pty then throws. Ignore that.
@@ -77,6 +197,8 @@ export class ShellSession {
 
   resize(cols: number, rows: number): void {
     if (this.stateNow === 'exited') return;
+    this.cols = cols;
+    this.rows = rows;
     try {
       this.pty.resize(cols, rows);
     } catch {
@@ -108,41 +230,61 @@ export class ShellSession {
 
   private onData(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes >= this.opts.flushBytes) return this.flush();
-    if (this.flushTimer) return;
-    // Sparse output (a keystroke echo) goes out on the next turn of the event loop, adding no
-    // delay; while output streams, frames are coalesced at most every flushMs.
+    this.ring.push(chunk);
+    this.trimRing();
+    this.updateRingPause();
+    this.scheduleFlush();
+  }
+
+  /** Bytes that may go out now: from the cursor up to the end, within the window. */
+  private sendable(): number {
+    if (!this.attached) return 0;
+    return Math.max(0, Math.min(this.ring.end, this.acked + this.opts.windowBytes) - this.sendCursor);
+  }
+
+  private scheduleFlush(): void {
+    const n = this.sendable();
+    if (n === 0 || this.flushTimer) return;
+    if (n >= this.opts.flushBytes) return this.flush();
     const wait = this.lastFlushAt + this.opts.flushMs - performance.now();
     this.flushTimer = wait <= 0 ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), wait);
   }
 
-  private flush(): void {
+  private cancelFlush(): void {
     clearTimeout(this.flushTimer as NodeJS.Timeout);
     clearImmediate(this.flushTimer as NodeJS.Immediate);
     this.flushTimer = undefined;
+  }
+
+  /** Sends what the window allows, in frames of at most flushBytes. `all` ignores the window. */
+  private flush(all = false): void {
+    this.cancelFlush();
     this.lastFlushAt = performance.now();
-    if (this.pendingBytes === 0) return;
-    const payload = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.sink.sendBinary(encodeFrame(FrameKind.ShellOutput, this.id, this.offsetNow, payload));
-    this.offsetNow += payload.length;
+    if (!this.attached) return;
+    const limit = all ? this.ring.end : Math.min(this.ring.end, this.acked + this.opts.windowBytes);
+    if (this.sendCursor < this.ring.start) this.sendCursor = this.ring.start; // overwritten meanwhile: the gap shows
+    while (this.sendCursor < limit) {
+      const to = Math.min(limit, this.sendCursor + this.opts.flushBytes);
+      const payload = this.ring.read(this.sendCursor, to);
+      if (!this.sink.sendBinary(encodeFrame(FrameKind.ShellOutput, this.id, this.sendCursor, payload))) break;
+      this.sendCursor = to;
+    }
     this.gate.check();
   }
 
   private onExit(exit: PtyExit): PtyExit {
-    this.flush();
+    this.flush(true); // the last output goes out whatever the window
     this.advance('exited');
     clearTimeout(this.killTimer);
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.overwriteTimer);
     for (const s of this.subscriptions.splice(0)) s.dispose();
     this.sink.sendJson({
       type: 'shell_stopped',
       sessionId: this.id,
       exitCode: exit.exitCode,
       signal: exit.signal,
-      outputBytes: this.offsetNow,
+      outputBytes: this.ring.end,
     });
     return exit;
   }

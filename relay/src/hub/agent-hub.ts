@@ -73,6 +73,13 @@ export class AgentHub {
         },
       })
       .catch((err) => log.warn('could not record agent presence', { agent: link.agentName, err: err.message }));
+    // Sessions the database thinks are open but the agent no longer holds ended while it was away.
+    await this.prisma.terminalSession
+      .updateMany({
+        where: { agentId: link.agentId, endedAt: null, id: { notIn: hello.sessions.map((s) => s.sessionId) } },
+        data: { endedAt: now, endReason: 'lost' },
+      })
+      .catch(() => {});
   }
 
   private onSeen(link: AgentLink): void {

@@ -20,7 +20,8 @@ import {
 } from '@rexec/shared';
 import { TokenBucket } from '../rate-limit.js';
 import { log } from '../log.js';
-import type { ExecSink, SessionSink } from './sinks.js';
+import type { ExecSink } from './sinks.js';
+import { SessionRoute } from './session-route.js';
 
 const AGENT_MESSAGE_TYPES = messageTypes(agentToRelaySchema);
 /** Consecutive invalid messages tolerated before the link is closed as broken. */
@@ -44,7 +45,7 @@ export class AgentLink {
   state: LinkState = 'awaiting_hello';
   hello: AgentHello | null = null;
   readonly connectedAt = new Date();
-  readonly sessions = new Map<string, SessionSink>();
+  readonly sessions = new Map<string, SessionRoute>();
   readonly execs = new Map<string, ExecSink>();
   private lastFrameAt = Date.now();
   private invalidStreak = 0;
@@ -181,11 +182,10 @@ export class AgentLink {
         return;
       case 'shell_started':
         return this.sessions.get(msg.sessionId)?.onStarted(msg);
-      case 'shell_stopped': {
-        const sink = this.sessions.get(msg.sessionId);
-        this.sessions.delete(msg.sessionId);
-        return sink?.onStopped(msg);
-      }
+      case 'shell_attached':
+        return this.sessions.get(msg.sessionId)?.onAttached(msg);
+      case 'shell_stopped':
+        return this.sessions.get(msg.sessionId)?.onStopped(msg);
       case 'shell_error':
         return this.sessions.get(msg.sessionId)?.onError(msg);
       case 'exec_started':
@@ -197,9 +197,30 @@ export class AgentLink {
       }
       case 'error':
         log.warn('agent reported an error', { agent: this.agentName, code: msg.code, message: msg.message, ref: msg.ref });
-        if (msg.sessionId) this.sessions.get(msg.sessionId)?.onError({ type: 'shell_error', sessionId: msg.sessionId, code: msg.code, message: msg.message });
+        if (msg.sessionId) this.sessions.get(msg.sessionId)?.onError({ code: msg.code, message: msg.message });
         return;
     }
+  }
+
+  /**
+   * The route of a session on this link, created on demand (a session the agent reported in
+   * hello, or one being started). `onEnded` runs once when the session ends.
+   */
+  route(sessionId: string, onEnded: (exitCode: number | null, reason: string) => void): SessionRoute {
+    let r = this.sessions.get(sessionId);
+    if (!r) {
+      r = new SessionRoute(this, sessionId, (msg, reason) => {
+        this.sessions.delete(sessionId);
+        onEnded(msg?.exitCode ?? null, reason);
+      });
+      this.sessions.set(sessionId, r);
+    }
+    return r;
+  }
+
+  /** Whether the agent said in hello that it holds this session (or it was started on this link). */
+  hasSession(sessionId: string): boolean {
+    return this.sessions.has(sessionId) || (this.hello?.sessions ?? []).some((s) => s.sessionId === sessionId);
   }
 
   private onClose(code: number, reason: string): void {

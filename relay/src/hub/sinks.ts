@@ -5,6 +5,7 @@ type Msg<T extends AgentToRelay['type']> = Extract<AgentToRelay, { type: T }>;
 
 export interface SessionSink {
   onStarted(msg: Msg<'shell_started'>): void;
+  onAttached(msg: Msg<'shell_attached'>): void;
   /** `raw` is the frame exactly as the agent sent it, forwarded to viewers without re-encoding. */
   onOutput(raw: Uint8Array, frame: Frame): void;
   onStopped(msg: Msg<'shell_stopped'>): void;

@@ -1,7 +1,12 @@
 /**
- * One browser (or CLI) terminal socket bridged to one PTY session on an agent.
- * Lifecycle: idle -> starting -> running -> ended (forward only).
- * The session is recorded in terminal_sessions (who, which agent, when, how it ended).
+ * One browser (or CLI) terminal socket: a viewer of one PTY session on an agent.
+ * Lifecycle: idle -> starting | attaching -> running -> ended (forward only).
+ *
+ * `shell_start` opens a new shell; `shell_attach {sessionId, offset}` joins an existing one from
+ * the offset the client has rendered (after a reload, a network drop or a relay restart). Closing
+ * the socket only detaches: the shell keeps running on the agent until `shell_stop`, its exit, or
+ * its idle timeout. Sessions are recorded in terminal_sessions (who, which agent, when, how it
+ * ended); only the principal that opened a session may attach to it.
  */
 import type { WebSocket, RawData } from 'ws';
 import {
@@ -13,13 +18,12 @@ import {
   closeReason,
   messageTypes,
   parseControlMessage,
-  type Frame,
+  type AgentToRelay,
   type RelayToClient,
 } from '@rexec/shared';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { AgentHub } from '../hub/agent-hub.js';
-import type { AgentLink } from '../hub/agent-link.js';
-import type { SessionSink } from '../hub/sinks.js';
+import type { SessionRoute, Viewer } from '../hub/session-route.js';
 import { describePrincipal, type Principal } from '../auth/principal.js';
 import { newId } from '../auth/secrets.js';
 import { TokenBucket } from '../rate-limit.js';
@@ -30,10 +34,20 @@ const START_TIMEOUT_MS = 15_000;
 
 type BridgeState = 'idle' | 'starting' | 'running' | 'ended';
 
-export class TerminalBridge implements SessionSink {
+/** Records the end of a session once, whoever notices it. */
+export function recordSessionEnd(prisma: PrismaClient, sessionId: string, exitCode: number | null, endReason: string): void {
+  prisma.terminalSession
+    .updateMany({ where: { id: sessionId, endedAt: null }, data: { exitCode, endReason, endedAt: new Date() } })
+    .catch((err) => log.warn('could not record the end of a terminal session', { err: err.message }));
+}
+
+export class TerminalBridge implements Viewer {
+  nextOffset = 0;
   private state: BridgeState = 'idle';
+  /** A new shell answers shell_started, an attach shell_attached. */
+  private mode: 'new' | 'attach' = 'new';
+  private route: SessionRoute | null = null;
   private sessionId: string | null = null;
-  private link: AgentLink | null = null;
   private startTimer: NodeJS.Timeout | null = null;
   private readonly bucket = new TokenBucket(LIMITS.messagesPerSecond, LIMITS.messageBurst);
 
@@ -50,6 +64,10 @@ export class TerminalBridge implements SessionSink {
     this.sendJson({ type: 'hello', protocolVersion: PROTOCOL_VERSION, agentId: agent.id, agentName: agent.name });
   }
 
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
   private sendJson(msg: RelayToClient): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
   }
@@ -62,7 +80,7 @@ export class TerminalBridge implements SessionSink {
     if (this.state === 'ended') return;
     this.state = 'ended';
     if (this.startTimer) clearTimeout(this.startTimer);
-    if (this.sessionId && this.link) this.link.sessions.delete(this.sessionId);
+    this.route?.detach(this);
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, closeReason(reason));
   }
 
@@ -81,18 +99,32 @@ export class TerminalBridge implements SessionSink {
         return this.sendJson({ type: 'pong', ts: msg.ts });
       case 'shell_start':
         return void this.start(msg.cols, msg.rows);
+      case 'shell_attach':
+        return void this.attach(msg.sessionId, msg.offset);
+      case 'ack':
+        if (this.state === 'running') this.route!.ack(this, msg.offset);
+        return;
       case 'shell_input':
-        if (this.state !== 'running') return this.error(ErrorCode.SessionNotFound, 'no running session: send shell_start first', msg.type);
-        this.link!.send({ type: 'shell_input', sessionId: this.sessionId!, data: msg.data });
+        if (this.state !== 'running') return this.error(ErrorCode.SessionNotFound, 'no running session: send shell_start or shell_attach first', msg.type);
+        this.route!.link.send({ type: 'shell_input', sessionId: this.sessionId!, data: msg.data });
         return;
       case 'shell_resize':
-        if (this.state !== 'running') return this.error(ErrorCode.SessionNotFound, 'no running session: send shell_start first', msg.type);
-        this.link!.send({ type: 'shell_resize', sessionId: this.sessionId!, cols: msg.cols, rows: msg.rows });
+        if (this.state !== 'running') return this.error(ErrorCode.SessionNotFound, 'no running session: send shell_start or shell_attach first', msg.type);
+        this.route!.link.send({ type: 'shell_resize', sessionId: this.sessionId!, cols: msg.cols, rows: msg.rows });
         return;
       case 'shell_stop':
-        if (this.state === 'running' || this.state === 'starting') this.link!.send({ type: 'shell_stop', sessionId: this.sessionId! });
+        if (this.route) this.route.link.send({ type: 'shell_stop', sessionId: this.sessionId! });
         return;
     }
+  }
+
+  private onEnded = (sessionId: string) => (exitCode: number | null, reason: string) => recordSessionEnd(this.prisma, sessionId, exitCode, reason);
+
+  private armStartTimer(): void {
+    this.startTimer = setTimeout(() => {
+      this.error(ErrorCode.Internal, 'the agent did not answer in time');
+      this.end(CloseCode.InternalError, 'agent did not answer');
+    }, START_TIMEOUT_MS);
   }
 
   private async start(cols: number, rows: number): Promise<void> {
@@ -100,72 +132,83 @@ export class TerminalBridge implements SessionSink {
     const link = this.hub.get(this.agent.id);
     if (!link) {
       this.error(ErrorCode.AgentOffline, `agent ${this.agent.name} is offline`, 'shell_start');
-      this.end(CloseCode.AgentOffline, 'agent is offline');
-      return;
+      return this.end(CloseCode.AgentOffline, 'agent is offline');
     }
     this.state = 'starting';
-    this.link = link;
-    this.sessionId = newId();
-    link.sessions.set(this.sessionId, this);
-    this.startTimer = setTimeout(() => {
-      this.error(ErrorCode.Internal, 'the agent did not start the shell in time', 'shell_start');
-      this.link?.send({ type: 'shell_stop', sessionId: this.sessionId! });
-      this.end(CloseCode.InternalError, 'shell start timed out');
-    }, START_TIMEOUT_MS);
+    const sessionId = (this.sessionId = newId());
+    this.armStartTimer();
     await this.prisma.terminalSession
-      .create({ data: { id: this.sessionId, agentId: this.agent.id, openedBy: describePrincipal(this.principal), cols, rows } })
+      .create({ data: { id: sessionId, agentId: this.agent.id, openedBy: describePrincipal(this.principal), cols, rows } })
       .catch((err) => log.warn('could not record terminal session', { err: err.message }));
     if (this.state !== 'starting') return; // the client left while we were recording
-    link.send({ type: 'shell_start', sessionId: this.sessionId, cols, rows });
-    log.info('terminal opened', { agent: this.agent.name, session: this.sessionId, by: describePrincipal(this.principal) });
+    this.route = link.route(sessionId, this.onEnded(sessionId));
+    this.route.startNew(this);
+    link.send({ type: 'shell_start', sessionId, cols, rows });
+    log.info('terminal opened', { agent: this.agent.name, session: sessionId, by: describePrincipal(this.principal) });
   }
 
-  // ---- SessionSink (from the agent) --------------------------------------------------------
-
-  onStarted(msg: { sessionId: string; cols: number; rows: number }): void {
+  private async attach(sessionId: string, offset: number): Promise<void> {
+    if (this.state !== 'idle') return this.error(ErrorCode.Conflict, 'this socket already has a session', 'shell_attach');
+    this.state = 'starting';
+    this.mode = 'attach';
+    const row = await this.prisma.terminalSession.findUnique({ where: { id: sessionId } });
     if (this.state !== 'starting') return;
-    if (this.startTimer) clearTimeout(this.startTimer);
-    this.state = 'running';
-    this.sendJson({ type: 'shell_started', sessionId: msg.sessionId, cols: msg.cols, rows: msg.rows });
+    if (!row || row.agentId !== this.agent.id || row.openedBy !== describePrincipal(this.principal)) {
+      this.error(ErrorCode.SessionNotFound, 'no such session on this agent', 'shell_attach');
+      return this.end(CloseCode.SessionEnded, 'no such session');
+    }
+    if (row.endedAt) {
+      this.sendJson({ type: 'shell_stopped', sessionId, exitCode: row.exitCode, signal: null });
+      return this.end(CloseCode.SessionEnded, `session ended (${row.endReason ?? 'ended'})`);
+    }
+    const link = this.hub.get(this.agent.id);
+    if (!link) {
+      this.error(ErrorCode.AgentOffline, `agent ${this.agent.name} is offline`, 'shell_attach');
+      return this.end(CloseCode.AgentOffline, 'agent is offline');
+    }
+    if (!link.hasSession(sessionId)) {
+      recordSessionEnd(this.prisma, sessionId, null, 'lost');
+      this.error(ErrorCode.SessionNotFound, 'the agent no longer has this session', 'shell_attach');
+      return this.end(CloseCode.SessionEnded, 'session lost');
+    }
+    this.sessionId = sessionId;
+    this.armStartTimer();
+    this.route = link.route(sessionId, this.onEnded(sessionId));
+    this.route.attach(this, offset);
+    log.info('terminal attached', { agent: this.agent.name, session: sessionId, offset, by: describePrincipal(this.principal) });
   }
 
-  onOutput(raw: Uint8Array, _frame: Frame): void {
+  // ---- Viewer (from the session route) -------------------------------------------------------
+
+  sendFrame(raw: Uint8Array): void {
     if (this.state === 'running' && this.ws.readyState === this.ws.OPEN) this.ws.send(raw, { binary: true });
   }
 
-  onStopped(msg: { sessionId: string; exitCode: number | null; signal: string | null }): void {
+  onAttached(msg: { sessionId: string; fromOffset: number; outputBytes: number; cols: number; rows: number }): void {
+    if (this.state !== 'starting') return;
+    if (this.startTimer) clearTimeout(this.startTimer);
+    this.state = 'running';
+    if (this.mode === 'new') this.sendJson({ type: 'shell_started', sessionId: msg.sessionId, cols: msg.cols, rows: msg.rows });
+    else this.sendJson({ type: 'shell_attached', sessionId: msg.sessionId, fromOffset: msg.fromOffset, outputBytes: msg.outputBytes, cols: msg.cols, rows: msg.rows });
+  }
+
+  onStopped(msg: Extract<AgentToRelay, { type: 'shell_stopped' }>): void {
     this.sendJson({ type: 'shell_stopped', sessionId: msg.sessionId, exitCode: msg.exitCode, signal: msg.signal });
-    this.record({ exitCode: msg.exitCode, endReason: msg.signal ? `signal ${msg.signal}` : 'exited' });
     this.end(CloseCode.SessionEnded, msg.signal ? `shell ended by ${msg.signal}` : `shell exited with code ${msg.exitCode}`);
   }
 
   onError(msg: { code: string; message: string }): void {
     this.error(msg.code, msg.message);
-    if (this.state === 'starting') {
-      this.record({ exitCode: null, endReason: `error: ${msg.code}` });
-      this.end(CloseCode.SessionEnded, msg.message);
-    }
+    if (this.state === 'starting') this.end(CloseCode.SessionEnded, msg.message);
   }
 
-  onAgentGone(reason: string): void {
-    this.record({ exitCode: null, endReason: 'agent disconnected' });
+  onGone(reason: string): void {
     this.error(ErrorCode.AgentOffline, `agent ${this.agent.name} disconnected`);
     this.end(CloseCode.AgentOffline, reason);
   }
 
   private onClientClose(): void {
-    if (this.sessionId && this.link && (this.state === 'running' || this.state === 'starting')) {
-      this.link.send({ type: 'shell_stop', sessionId: this.sessionId });
-      this.record({ exitCode: null, endReason: 'closed by client' });
-      log.info('terminal closed', { agent: this.agent.name, session: this.sessionId });
-    }
+    if (this.route && this.state !== 'ended') log.info('terminal detached', { agent: this.agent.name, session: this.sessionId });
     this.end(CloseCode.Normal, 'closed');
-  }
-
-  private record(data: { exitCode: number | null; endReason: string }): void {
-    if (!this.sessionId) return;
-    this.prisma.terminalSession
-      .updateMany({ where: { id: this.sessionId, endedAt: null }, data: { ...data, endedAt: new Date() } })
-      .catch(() => {});
   }
 }

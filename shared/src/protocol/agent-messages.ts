@@ -21,6 +21,17 @@ const errorMessage = z.object({
 
 // ---- agent -> relay ----------------------------------------------------------------------
 
+/** A session the agent holds, reported in hello so a relay (possibly restarted) can reattach it. */
+export const liveSessionSchema = z.object({
+  sessionId: idSchema,
+  pid: z.number().int().nonnegative(),
+  cols: colsSchema,
+  rows: rowsSchema,
+  /** Bytes of output produced so far (the offset of the next byte). */
+  outputBytes: z.number().int().nonnegative(),
+});
+export type LiveSession = z.infer<typeof liveSessionSchema>;
+
 export const agentHelloSchema = z.object({
   type: z.literal('hello'),
   protocolVersions: z.array(z.number().int().positive()).min(1).max(16),
@@ -31,12 +42,23 @@ export const agentHelloSchema = z.object({
   arch: shortText(32),
   shell: shortText(512),
   version: shortText(64),
+  sessions: z.array(liveSessionSchema).max(LIMITS.maxSessionsPerAgent).default([]),
 });
 
 export const shellStartedSchema = z.object({
   type: z.literal('shell_started'),
   sessionId: idSchema,
   pid: z.number().int().nonnegative(),
+  cols: colsSchema,
+  rows: rowsSchema,
+});
+
+/** Answer to shell_attach: output follows from `fromOffset` (> the requested offset means a gap). */
+export const shellAttachedSchema = z.object({
+  type: z.literal('shell_attached'),
+  sessionId: idSchema,
+  fromOffset: z.number().int().nonnegative(),
+  outputBytes: z.number().int().nonnegative(),
   cols: colsSchema,
   rows: rowsSchema,
 });
@@ -83,6 +105,7 @@ export const execResultSchema = z.object({
 export const agentToRelaySchema = z.discriminatedUnion('type', [
   agentHelloSchema,
   shellStartedSchema,
+  shellAttachedSchema,
   shellStoppedSchema,
   shellErrorSchema,
   pongSchema,
@@ -133,6 +156,23 @@ export const shellStopSchema = z.object({
   sessionId: idSchema,
 });
 
+/** Stream this session's output from `offset` (replay from the ring, then live). */
+export const shellAttachSchema = z.object({
+  type: z.literal('shell_attach'),
+  sessionId: idSchema,
+  offset: z.number().int().nonnegative(),
+});
+
+/** Stop streaming; the session keeps running and buffering until its idle timeout. */
+export const shellDetachSchema = z.object({ type: z.literal('shell_detach'), sessionId: idSchema });
+
+/** Output up to `offset` has been rendered by a viewer: the agent may send up to offset + window. */
+export const shellAckSchema = z.object({
+  type: z.literal('shell_ack'),
+  sessionId: idSchema,
+  offset: z.number().int().nonnegative(),
+});
+
 export const pingSchema = z.object({ type: z.literal('ping'), ts: z.number() });
 
 export const execSchema = z
@@ -155,6 +195,9 @@ export const relayToAgentSchema = z.discriminatedUnion('type', [
   shellInputSchema,
   shellResizeSchema,
   shellStopSchema,
+  shellAttachSchema,
+  shellDetachSchema,
+  shellAckSchema,
   pingSchema,
   execSchema,
   execKillSchema,

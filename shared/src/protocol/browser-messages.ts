@@ -4,9 +4,13 @@
  * (browsers cannot set an Authorization header on a WebSocket; the header keeps the token out of
  * URLs and access logs). The relay answers with BROWSER_SUBPROTOCOL only.
  *
- * Flow: relay sends `hello`; client sends `shell_start`; relay answers `shell_started`, then
- * output arrives as binary ShellOutput frames (./frames.ts); `shell_stopped` ends the session and
- * the relay closes with CloseCode.SessionEnded.
+ * Flow: relay sends `hello`; client sends `shell_start` (new shell) or `shell_attach` (an existing
+ * session, from the byte offset it has rendered); relay answers `shell_started` / `shell_attached`,
+ * then output arrives as binary ShellOutput frames (./frames.ts) whose offsets let the client drop
+ * duplicates and show gaps. The client sends `ack` with the offset it has rendered (at least every
+ * SESSION_DEFAULTS.ackEveryBytes): that is the flow control. Closing the socket detaches; the
+ * shell keeps running. `shell_stop` ends it; `shell_stopped` reports the end and the relay closes
+ * with CloseCode.SessionEnded.
  */
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
@@ -19,6 +23,8 @@ export const clientShellStartSchema = z.object({ type: z.literal('shell_start'),
 export const clientShellInputSchema = z.object({ type: z.literal('shell_input'), data: z.string().max(LIMITS.maxInputBytes) });
 export const clientShellResizeSchema = z.object({ type: z.literal('shell_resize'), cols: colsSchema, rows: rowsSchema });
 export const clientShellStopSchema = z.object({ type: z.literal('shell_stop') });
+export const clientShellAttachSchema = z.object({ type: z.literal('shell_attach'), sessionId: idSchema, offset: z.number().int().nonnegative() });
+export const clientAckSchema = z.object({ type: z.literal('ack'), offset: z.number().int().nonnegative() });
 export const clientPingSchema = z.object({ type: z.literal('ping'), ts: z.number() });
 
 export const clientToRelaySchema = z.discriminatedUnion('type', [
@@ -26,6 +32,8 @@ export const clientToRelaySchema = z.discriminatedUnion('type', [
   clientShellInputSchema,
   clientShellResizeSchema,
   clientShellStopSchema,
+  clientShellAttachSchema,
+  clientAckSchema,
   clientPingSchema,
 ]);
 export type ClientToRelay = z.infer<typeof clientToRelaySchema>;
@@ -44,6 +52,15 @@ export const terminalStartedSchema = z.object({
   cols: colsSchema,
   rows: rowsSchema,
 });
+export const terminalAttachedSchema = z.object({
+  type: z.literal('shell_attached'),
+  sessionId: idSchema,
+  fromOffset: z.number().int().nonnegative(),
+  /** Output before this offset is a replay: a terminal must not answer queries found in it. */
+  outputBytes: z.number().int().nonnegative(),
+  cols: colsSchema,
+  rows: rowsSchema,
+});
 export const terminalStoppedSchema = shellStoppedSchema.omit({ outputBytes: true });
 export const terminalErrorSchema = z.object({
   type: z.literal('error'),
@@ -56,6 +73,7 @@ export const terminalPongSchema = z.object({ type: z.literal('pong'), ts: z.numb
 export const relayToClientSchema = z.discriminatedUnion('type', [
   terminalHelloSchema,
   terminalStartedSchema,
+  terminalAttachedSchema,
   terminalStoppedSchema,
   terminalErrorSchema,
   terminalPongSchema,

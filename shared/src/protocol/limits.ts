@@ -36,6 +36,20 @@ export const LIMITS = {
   messageBurst: 4000,
 } as const;
 
+/** Terminal session buffering and flow control (agent side; configurable there). */
+export const SESSION_DEFAULTS = {
+  /** Output kept per session for resume. */
+  ringBufferBytes: 1024 * 1024,
+  /** Output sent beyond the acknowledged offset before the agent waits for an ack. */
+  windowBytes: 256 * 1024,
+  /** A session with nobody attached ends after this long. */
+  idleTimeoutMs: 30 * 60 * 1000,
+  /** With nobody attached and the ring full, the PTY is paused this long, then old output is overwritten. */
+  detachedPauseLimitMs: 60 * 1000,
+  /** Viewers acknowledge rendered output at least this often (bytes). */
+  ackEveryBytes: 32 * 1024,
+} as const;
+
 /** Link timing defaults; the relay's `hello` may override them. */
 export const LINK_DEFAULTS = {
   heartbeatIntervalMs: 15_000,

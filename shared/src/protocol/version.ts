@@ -11,7 +11,14 @@
  *      schemas in ./agent-messages.ts on BOTH sides) and the agent sends terminal and exec output
  *      in binary frames (./frames.ts). Unknown or malformed messages get an `error` reply; the
  *      link stays up.
- *   4. Liveness: the relay sends `ping` every heartbeatIntervalMs; the agent answers `pong`.
+ *   4. Terminal sessions outlive links and viewers (v2). The agent keeps each session's output in
+ *      a ring buffer and lists its live sessions in `hello`. The relay streams a session with
+ *      `shell_attach {sessionId, offset}` (replay from that byte offset, then live) and stops with
+ *      `shell_detach`. Flow control is credit based: the agent sends at most `window` bytes
+ *      beyond the offset acknowledged with `shell_ack`, and pauses the PTY when unacknowledged
+ *      output fills the ring. A session ends when its shell exits, on `shell_stop`, or after
+ *      its idle timeout with nobody attached.
+ *   5. Liveness: the relay sends `ping` every heartbeatIntervalMs; the agent answers `pong`.
  *      Any received frame counts as proof of life, so pings never queue behind bulk output
  *      deciding a link is dead.
  *
@@ -22,11 +29,14 @@
  * CHANGELOG
  *   1: first version: hello, shell_*, exec, exec_kill, ping/pong, binary output frames carrying
  *      session id and byte offset.
+ *   2: resumable sessions: `hello.sessions`, shell_attach / shell_attached / shell_detach /
+ *      shell_ack on the agent link; shell_attach and ack on terminal sockets. Closing a terminal
+ *      socket detaches instead of stopping the shell.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Versions this build can speak; the relay accepts the highest both sides support. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [2];
 
 /** Sub-protocol a browser asks for on the terminal socket. */
 export const BROWSER_SUBPROTOCOL = 'rexec.v1';

@@ -172,11 +172,19 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   updateSize();
 
   // ---- session ------------------------------------------------------------------------------
+  // A session outlives this page: closing or reloading detaches, and the terminal attaches again
+  // from the last byte it rendered (after a reload: from the start of the agent's buffer). Network
+  // drops, relay restarts and agent blips reconnect by themselves with backoff.
+  const resumeKey = `rexec.session.${agentId}`;
   let link: TerminalLink | null = null;
   let exit: { exitCode: number | null; signal: string | null } | null = null;
   let lastError: string | null = null;
+  let lastErrorCode: string | null = null;
   let started = false;
   let sessions = 0;
+  let retryTimer = 0;
+  let retries = 0;
+  d.add(() => window.clearTimeout(retryTimer));
 
   const exitText = () => {
     if (!exit) return 'session ended';
@@ -198,72 +206,96 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
     }
   };
 
-  const connect = () => {
+  const connect = (resume: { sessionId: string; offset: number } | null = null) => {
     const t = token();
     if (!t) {
       navigate('/login', { replace: true, next: location.hash.replace(/^#/, '') });
       return;
     }
+    window.clearTimeout(retryTimer);
+    pendingResume = null;
     link?.dispose();
     exit = null;
-    lastError = null;
+    lastError = lastErrorCode = null;
     started = false;
-    if (sessions++ > 0) term.reset();
-    setState('connecting');
+    if (!resume && sessions++ > 0) term.reset();
+    setState('connecting', resume ? 'reconnecting…' : undefined);
     const mine = new TerminalLink(agentId, t, () => ({ cols: term.cols, rows: term.rows }), {
       hello(agentName) {
         agentLabel.textContent = agentName;
         document.title = `${agentName} · Rexec`;
         setState('starting');
       },
-      started() {
+      started(sessionId) {
         started = true;
+        retries = 0;
+        sessionStorage.setItem(resumeKey, sessionId);
         setState('running');
         fitNow();
+        link?.resize(term.cols, term.rows);
         term.focus();
       },
-      output(data) {
-        term.write(data);
+      output(data, end) {
+        term.write(data, () => mine.rendered(end));
       },
       gap(skipped) {
-        notice(`${skipped} bytes of output were lost`, '33');
+        notice(`output skipped: ${skipped} bytes`, '33');
       },
       stopped(exitCode, signal) {
         exit = { exitCode, signal };
+        sessionStorage.removeItem(resumeKey);
         setState('ended', exitText());
       },
       error(code, message) {
         lastError = message || code;
+        lastErrorCode = code;
         // Going offline is told once, by the close that follows; anything else shows in red.
-        if (code !== ErrorCode.AgentOffline) notice(`error: ${lastError}`, '31');
+        if (code !== ErrorCode.AgentOffline && code !== ErrorCode.SessionNotFound) notice(`error: ${lastError}`, '31');
       },
       latency(ms) {
         state.title = `round trip ${ms} ms`;
       },
       closed(code, reason, wasOpen) {
         if (link !== mine || d.isDisposed) return;
-        void onClosed(code, reason, wasOpen);
+        void onClosed(code, reason, wasOpen, mine.position ?? resume);
       },
-    });
+    }, resume);
     link = mine;
   };
 
-  const onClosed = async (code: number, reason: string, wasOpen: boolean) => {
+  /** Try again with backoff (0.5 s doubling to 10 s), resuming where we were. */
+  let pendingResume: { sessionId: string; offset: number } | null = null;
+  const retry = (position: { sessionId: string; offset: number }, text: string, s: ConnState) => {
+    const delay = Math.min(10_000, 500 * 2 ** Math.min(retries++, 5));
+    pendingResume = position;
+    setState(s, `${text} — reconnecting…`);
+    retryTimer = window.setTimeout(() => connect(position), delay);
+  };
+
+  const onClosed = async (code: number, reason: string, wasOpen: boolean, position: { sessionId: string; offset: number } | null) => {
     let s: ConnState;
     let text: string;
-    if (code === CloseCode.SessionEnded || exit) {
+    if (lastErrorCode === ErrorCode.SessionNotFound) {
+      // The session we tried to resume is gone (ended while we were away): start a fresh one.
+      sessionStorage.removeItem(resumeKey);
+      if (position && !started) return connect(null);
+      s = 'ended';
+      text = 'session ended';
+    } else if (code === CloseCode.SessionEnded || exit) {
       s = 'ended';
       text = exitText();
-    } else if (code === CloseCode.AgentOffline) {
-      s = 'offline';
-      text = started ? 'agent went offline' : 'agent is offline';
+      sessionStorage.removeItem(resumeKey);
     } else if (code === CloseCode.Unauthorized) {
       s = 'error';
       text = `not authorized${reason ? `: ${reason}` : ''}`;
       void me().catch(() => {}); // a 401 sends the user to the login page
-    } else if (code === CloseCode.GoingAway) {
-      s = 'disconnected';
-      text = 'disconnected: the relay is restarting';
+    } else if (position) {
+      // Network drop, relay restart, agent reconnecting: the shell is still there.
+      if (code === CloseCode.AgentOffline) return retry(position, 'agent went offline', 'offline');
+      return retry(position, code === CloseCode.GoingAway ? 'the relay is restarting' : 'disconnected', 'disconnected');
+    } else if (code === CloseCode.AgentOffline) {
+      s = 'offline';
+      text = 'agent is offline';
     } else if (!wasOpen) {
       s = 'error';
       setState('connecting', 'connection refused, checking…');
@@ -282,10 +314,12 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   // term.onBinary is left alone: it only carries legacy X10 mouse reports beyond column 95,
   // which have no place in the UTF-8 text of a shell_input message.
   term.onData((data) => {
+    // Terminal replies (they start with ESC) to queries inside replayed output are not input.
+    if (link?.replaying && data.startsWith('\x1b')) return;
     if (link?.running) {
       link.input(data);
     } else if (data === '\r' && !reconnectBtn.hidden) {
-      connect();
+      connect(pendingResume);
     }
   });
   term.onResize(({ cols, rows }) => {
@@ -302,12 +336,15 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
     return true;
   });
 
+  // Reconnect resumes the session when there is one to resume, otherwise starts a new shell.
   d.listen(reconnectBtn, 'click', () => {
-    connect();
+    connect(pendingResume);
     term.focus();
   });
   d.add(() => link?.dispose());
 
-  connect();
+  // After a reload, join the session this tab had open (from the start of the agent's buffer).
+  const previous = sessionStorage.getItem(resumeKey);
+  connect(previous ? { sessionId: previous, offset: 0 } : null);
   term.focus();
 }

@@ -1,0 +1,142 @@
+/**
+ * One terminal session on one agent link, as the relay sees it: the viewers attached to it and
+ * the stream from the agent. Output frames carry byte offsets, so each viewer gets exactly the
+ * bytes it has not had (duplicates from a replay are cut away, a jump forward is a gap the viewer
+ * shows). A viewer that falls behind (its socket buffer over LAG_BYTES) is skipped, then caught
+ * up from the agent's ring buffer when it drains, without slowing the others.
+ *
+ * Flow control: viewers acknowledge rendered offsets; the best acknowledgement goes to the agent
+ * (`shell_ack`), which sends at most a window beyond it. The relay keeps no output of its own.
+ */
+import { FrameKind, encodeFrame, type AgentToRelay, type Frame } from '@rexec/shared';
+import type { AgentLink } from './agent-link.js';
+import type { SessionSink } from './sinks.js';
+
+type Msg<T extends AgentToRelay['type']> = Extract<AgentToRelay, { type: T }>;
+
+/** A viewer socket falls behind when this much is queued for it. */
+export const LAG_BYTES = 1024 * 1024;
+
+export interface Viewer {
+  /** Offset of the next byte this viewer needs. */
+  nextOffset: number;
+  readonly bufferedAmount: number;
+  sendFrame(raw: Uint8Array): void;
+  onAttached(msg: { sessionId: string; fromOffset: number; outputBytes: number; cols: number; rows: number }): void;
+  onStopped(msg: Msg<'shell_stopped'>): void;
+  onError(msg: { code: string; message: string }): void;
+  onGone(reason: string): void;
+}
+
+export class SessionRoute implements SessionSink {
+  readonly viewers = new Set<Viewer>();
+  private lagging = new Set<Viewer>();
+  private ackSent = -1;
+  /** Offset the agent streams from since the last shell_attach (null: not streaming). */
+  private streamFrom: number | null = null;
+  /** Viewers waiting for shell_attached. */
+  private pending = new Set<Viewer>();
+  cols = 80;
+  rows = 24;
+
+  constructor(readonly link: AgentLink, readonly sessionId: string, private readonly onEnded: (msg: Msg<'shell_stopped'> | null, reason: string) => void) {}
+
+  /** A new shell: the agent streams from offset 0 once it has started. */
+  startNew(viewer: Viewer): void {
+    this.viewers.add(viewer);
+    this.streamFrom = 0;
+  }
+
+  /** Attach a viewer that has rendered up to `offset`. */
+  attach(viewer: Viewer, offset: number): void {
+    viewer.nextOffset = offset;
+    this.viewers.add(viewer);
+    this.pending.add(viewer);
+    this.requestFrom(offset);
+  }
+
+  detach(viewer: Viewer): void {
+    this.viewers.delete(viewer);
+    this.lagging.delete(viewer);
+    this.pending.delete(viewer);
+    if (this.viewers.size === 0 && this.streamFrom !== null) {
+      this.streamFrom = null;
+      this.link.send({ type: 'shell_detach', sessionId: this.sessionId });
+    }
+  }
+
+  ack(viewer: Viewer, offset: number): void {
+    if (!this.viewers.has(viewer) || offset > viewer.nextOffset) return;
+    if (offset > this.ackSent) {
+      this.ackSent = offset;
+      this.link.send({ type: 'shell_ack', sessionId: this.sessionId, offset });
+    }
+  }
+
+  /** (Re)stream from the lowest offset any viewer still needs; viewers that have bytes skip them. */
+  private requestFrom(offset: number): void {
+    let from = offset;
+    for (const v of this.viewers) from = Math.min(from, v.nextOffset);
+    this.streamFrom = from;
+    this.link.send({ type: 'shell_attach', sessionId: this.sessionId, offset: from });
+  }
+
+  // ---- SessionSink ---------------------------------------------------------------------------
+
+  onStarted(msg: Msg<'shell_started'>): void {
+    this.cols = msg.cols;
+    this.rows = msg.rows;
+    for (const v of this.viewers) v.onAttached({ sessionId: msg.sessionId, fromOffset: 0, outputBytes: 0, cols: msg.cols, rows: msg.rows });
+  }
+
+  onAttached(msg: Msg<'shell_attached'>): void {
+    this.cols = msg.cols;
+    this.rows = msg.rows;
+    for (const v of this.pending) v.onAttached({ sessionId: msg.sessionId, fromOffset: Math.max(v.nextOffset, msg.fromOffset), outputBytes: msg.outputBytes, cols: msg.cols, rows: msg.rows });
+    this.pending.clear();
+  }
+
+  onOutput(raw: Uint8Array, frame: Frame): void {
+    const end = frame.offset + frame.payload.length;
+    for (const v of this.viewers) {
+      if (this.pending.has(v) || end <= v.nextOffset) continue;
+      if (this.lagging.has(v) || v.bufferedAmount > LAG_BYTES) {
+        // Skip while it drains; catch up from the agent's ring afterwards.
+        if (!this.lagging.has(v)) {
+          this.lagging.add(v);
+          const poll = setInterval(() => {
+            if (!this.viewers.has(v)) return clearInterval(poll);
+            if (v.bufferedAmount < LAG_BYTES / 4) {
+              clearInterval(poll);
+              this.lagging.delete(v);
+              this.attach(v, v.nextOffset);
+            }
+          }, 50);
+        }
+        continue;
+      }
+      if (frame.offset >= v.nextOffset) v.sendFrame(raw); // in order, or a gap the viewer shows
+      else v.sendFrame(encodeFrame(FrameKind.ShellOutput, frame.id, v.nextOffset, frame.payload.subarray(v.nextOffset - frame.offset)));
+      v.nextOffset = end;
+    }
+  }
+
+  onStopped(msg: Msg<'shell_stopped'>): void {
+    for (const v of this.viewers) v.onStopped(msg);
+    this.viewers.clear();
+    this.onEnded(msg, msg.signal ? `signal ${msg.signal}` : 'exited');
+  }
+
+  onError(msg: { code: string; message: string }): void {
+    for (const v of this.viewers) v.onError(msg);
+    if (msg.code === 'session_not_found' || msg.code === 'spawn_failed') {
+      this.viewers.clear();
+      this.onEnded(null, `error: ${msg.code}`);
+    }
+  }
+
+  onAgentGone(reason: string): void {
+    for (const v of this.viewers) v.onGone(reason);
+    this.viewers.clear();
+  }
+}

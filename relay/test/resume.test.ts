@@ -1,0 +1,148 @@
+/**
+ * Terminal sessions that never lose output (protocol v2): detach and reattach, network cuts,
+ * relay SIGKILL and restart, and flow control with a stalled viewer. Real relay, real agent,
+ * real PTYs. Embedded database, or PostgreSQL with REXEC_TEST_DATABASE=postgres.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CloseCode, ErrorCode } from '@rexec/shared';
+import { TerminalClient, startAgent, startRelay, waitForAgentStatus, waitUntil, type AgentProc, type RelayProc } from './harness.js';
+
+/** Every line of `seq 1 N` exactly once and in order, whatever else the terminal printed. */
+function assertSeq(text: string, n: number): void {
+  const lines = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split(/\r?\n|\r/);
+  const nums = lines.filter((l) => /^\d+$/.test(l)).map(Number);
+  for (let i = 0; i < n; i++) {
+    if (nums[i] !== i + 1) {
+      const at = text.indexOf(`\n${i}\r\n`);
+      assert.fail(`number ${i + 1} missing or out of place (found ${nums[i]}); text there: ${JSON.stringify(text.slice(at, at + 80))}`);
+    }
+  }
+  assert.equal(nums.length, n, `expected ${n} numbers, got ${nums.length}`);
+}
+
+async function reattachWhenPossible(t: TerminalClient, timeoutMs = 15_000): Promise<void> {
+  await waitUntil('a successful reattach', async () => {
+    try {
+      await t.reattach();
+      return true;
+    } catch {
+      return false;
+    }
+  }, timeoutMs, 200);
+}
+
+describe('resumable terminal sessions', () => {
+  let relay: RelayProc;
+  let agent: AgentProc;
+  before(async () => {
+    relay = await startRelay();
+    agent = await startAgent(relay, { name: 'keeper', env: { REXEC_AGENT_SESSION_IDLE_MS: '4000' } });
+  });
+  after(async () => {
+    await agent?.stop();
+    await relay?.stop();
+  });
+
+  test('closing the socket detaches; the same shell is there on reattach with its output', async () => {
+    const t = await TerminalClient.open(relay, 'keeper');
+    t.input('echo pid-$$; X=kept-$((6*7))\r');
+    const pid = (await t.waitFor(/pid-(\d+)/))[1];
+    t.close();
+    await t.waitClosed();
+    await t.reattach();
+    t.input('echo "$X again-pid-$$"\r');
+    await t.waitFor(new RegExp(`kept-42 again-pid-${pid}`));
+    assert.deepEqual(t.gaps, []);
+    t.send({ type: 'shell_stop' });
+    assert.equal((await t.waitClosed()).code, CloseCode.SessionEnded);
+  });
+
+  test('seq 1 200000 through five network cuts: every number exactly once, in order', async () => {
+    const t = await TerminalClient.open(relay, 'keeper', { cols: 120, rows: 40 });
+    t.input('seq 1 200000; echo seq-$((1+1))-done\r');
+    for (let cut = 0; cut < 5; cut++) {
+      await waitUntil('some output', () => t.bytes > 200_000 * cut, 20_000, 10);
+      t.cut();
+      await new Promise((r) => setTimeout(r, 100 + cut * 50));
+      await t.reattach();
+    }
+    await t.waitFor(/seq-2-done/, 60_000);
+    assertSeq(t.text, 200_000);
+    assert.deepEqual(t.gaps, [], 'no output skipped');
+    t.send({ type: 'shell_stop' });
+  });
+
+  test('a stalled viewer pauses the producer; acking resumes it; Ctrl-C works during a flood', async () => {
+    const t = await TerminalClient.open(relay, 'keeper', { ack: false });
+    t.input('seq 1 3000000; echo flood-$((1+1))-done\r');
+    await waitUntil('the first window of output', () => t.bytes > 100_000, 10_000, 10);
+    await new Promise((r) => setTimeout(r, 1500));
+    const stalledAt = t.bytes;
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(t.bytes, stalledAt, 'nothing more arrives while the viewer does not acknowledge');
+    assert.ok(stalledAt < 2 * 1024 * 1024, `bounded by the flow-control window (got ${stalledAt} bytes)`);
+    t.ackNow();
+    await waitUntil('output to resume after the ack', () => t.bytes > stalledAt, 5000, 10);
+    // Now a fast viewer again: interrupt the flood.
+    (t as unknown as { opts: { ack: boolean } }).opts.ack = true;
+    t.ackNow();
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    t.input('\x03');
+    t.input('echo after-$((3+4))-interrupt\r');
+    await t.waitFor(/after-7-interrupt/, 10_000);
+    assert.ok(Date.now() - t0 < 5000, `Ctrl-C took ${Date.now() - t0} ms`);
+    assert.doesNotMatch(t.text, /flood-2-done/, 'the flood was interrupted, not finished');
+    t.send({ type: 'shell_stop' });
+  });
+
+  test('a session nobody attaches to ends after its idle timeout; attaching then reports it ended', async () => {
+    const t = await TerminalClient.open(relay, 'keeper');
+    const sessionId = t.sessionId!;
+    t.close();
+    await t.waitClosed();
+    await new Promise((r) => setTimeout(r, 5500));
+    const again = await TerminalClient.open(relay, 'keeper', { start: false });
+    again.send({ type: 'shell_attach', sessionId, offset: 0 });
+    await again.waitForMessage('shell_stopped');
+    assert.equal((await again.waitClosed()).code, CloseCode.SessionEnded);
+  });
+
+  test("attaching to an unknown session is refused", async () => {
+    const t = await TerminalClient.open(relay, 'keeper', { start: false });
+    t.send({ type: 'shell_attach', sessionId: 'nosuchsession', offset: 0 });
+    assert.equal((await t.waitForMessage('error')).code, ErrorCode.SessionNotFound);
+    assert.equal((await t.waitClosed()).code, CloseCode.SessionEnded);
+  });
+});
+
+describe('resume across a relay crash', () => {
+  let relay: RelayProc;
+  let agent: AgentProc;
+  before(async () => {
+    relay = await startRelay();
+    agent = await startAgent(relay, { name: 'survivor' });
+  });
+  after(async () => {
+    await agent?.stop();
+    await relay?.stop();
+  });
+
+  test('relay killed with SIGKILL mid-output and restarted: the shell lives on and no output is lost', async () => {
+    const t = await TerminalClient.open(relay, 'survivor', { cols: 120, rows: 40 });
+    t.input('echo pid-$$; seq 1 200000; echo seq-$((1+1))-done\r');
+    const pid = (await t.waitFor(/pid-(\d+)/))[1];
+    await waitUntil('output under way', () => t.bytes > 300_000, 20_000, 5);
+    await relay.kill();
+    await relay.restart();
+    await waitForAgentStatus(relay, agent.agentId, 'online', 15_000);
+    await reattachWhenPossible(t);
+    await t.waitFor(/seq-2-done/, 60_000);
+    assertSeq(t.text, 200_000);
+    assert.deepEqual(t.gaps, []);
+    t.input('echo same-pid-$$\r');
+    await t.waitFor(new RegExp(`same-pid-${pid}`));
+    t.send({ type: 'shell_stop' });
+  });
+});

@@ -9,7 +9,7 @@ import { EchoPty, RecordingSink, sleep, waitFor } from './helpers.js';
 
 const LIMIT = { timeout: 10_000 };
 
-function setup(t: { after(fn: () => unknown): void }, o: { maxSessions?: number; spawn?: PtySpawner; ignoreHup?: boolean } = {}) {
+function setup(t: { after(fn: () => unknown): void }, o: { maxSessions?: number; spawn?: PtySpawner; ignoreHup?: boolean; flushMs?: number } = {}) {
   const sink = new RecordingSink();
   const gate = new FlowGate({ bufferedAmount: () => sink.bufferedAmount(), highWatermark: 1000, lowWatermark: 100, pollMs: 5 });
   const ptys: EchoPty[] = [];
@@ -20,7 +20,7 @@ function setup(t: { after(fn: () => unknown): void }, o: { maxSessions?: number;
       ptys.push(p);
       return p;
     });
-  const manager = new SessionManager({ sink, gate, shell: '/bin/sh', workingDir: '/tmp', maxSessions: o.maxSessions ?? 2, spawn, env: {}, stopGraceMs: 50 });
+  const manager = new SessionManager({ sink, gate, shell: '/bin/sh', workingDir: '/tmp', maxSessions: o.maxSessions ?? 2, spawn, env: {}, stopGraceMs: 50, ...(o.flushMs ? { flushMs: o.flushMs } : {}) });
   t.after(async () => {
     await manager.stopAll();
     gate.dispose();
@@ -100,6 +100,25 @@ test('small chunks are coalesced into one frame with running offsets', LIMIT, as
   ptys[0]!.emit('cd');
   await waitFor(() => sink.frames.length === 2, 'second frame');
   assert.equal(sink.frames[1]!.offset, 100);
+});
+
+test('output that follows input (an echo) goes out at once, however recent the last frame', LIMIT, async (t) => {
+  // A long coalescing interval: only the echo rule can make these frames appear in time.
+  const { sink, start, send, ptys } = setup(t, { flushMs: 60_000 });
+  start('a');
+  ptys[0]!.emit('$ ');
+  await waitFor(() => sink.frames.length === 1, 'first frame (sparse output)');
+  send({ type: 'shell_input', sessionId: 'a', data: 'x' }); // EchoPty echoes it
+  await waitFor(() => sink.frames.length === 2, 'echo right after a frame');
+  send({ type: 'shell_input', sessionId: 'a', data: 'y' });
+  await waitFor(() => sink.frames.length === 3, 'next echo');
+  ptys[0]!.emit('z'); // no input since the last frame: held for the coalescing interval
+  await sleep(20);
+  assert.equal(sink.frames.length, 3);
+  send({ type: 'shell_input', sessionId: 'a', data: 'w' }); // its echo takes the waiting output along
+  await waitFor(() => sink.frames.length === 4, 'held output with the echo');
+  assert.equal(Buffer.from(sink.frames[3]!.payload).toString('utf8'), 'zw');
+  assert.equal(sink.output('a'), '$ xyzw');
 });
 
 test('backpressure pauses the PTY above the high watermark and resumes below the low one', LIMIT, async (t) => {

@@ -14,9 +14,9 @@
  * overwrites the oldest output instead (a later attach then reports the gap), and after
  * `idleTimeoutMs` with nobody attached it is stopped.
  *
- * Sparse output (a keystroke echo) is sent on the next turn of the event loop; while output
- * streams, frames are coalesced at most every `flushMs`. Bytes are forwarded untouched, so a UTF-8
- * character split across two reads stays intact.
+ * Output that follows input (a keystroke echo) and sparse output are sent on the next turn of the
+ * event loop; while output streams, frames are coalesced at most every `flushMs`. Bytes are
+ * forwarded untouched, so a UTF-8 character split across two reads stays intact.
  */
 import { encodeFrame, FrameKind } from '@rexec/shared';
 import type { Disposable, FlowGate, Pausable } from '../flow.js';
@@ -56,7 +56,11 @@ export class ShellSession implements Pausable {
   private overwrite = false;
   private readonly pausedBy = new Set<PauseReason>();
   private flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  private lastFlushAt = 0;
+  /** The pending flush is a setImmediate (not a coalescing setTimeout). */
+  private flushSoon = false;
+  private lastFlushAt = -Infinity;
+  /** Input was written since the last flush: the next output is likely its echo. */
+  private inputSinceFlush = false;
   private killTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private overwriteTimer: NodeJS.Timeout | undefined;
@@ -188,6 +192,7 @@ export class ShellSession implements Pausable {
   // The process may be gone a moment before onExit fires; node-pty then throws. Ignore that.
   write(data: string): void {
     if (this.stateNow !== 'running') return;
+    this.inputSinceFlush = true;
     try {
       this.pty.write(data);
     } catch {
@@ -244,10 +249,18 @@ export class ShellSession implements Pausable {
 
   private scheduleFlush(): void {
     const n = this.sendable();
-    if (n === 0 || this.flushTimer) return;
+    if (n === 0) return;
+    // Output that follows input (a keystroke echo) and sparse output go out on the next turn of
+    // the event loop; while output streams, frames are coalesced at most every flushMs. Time since
+    // the last flush alone cannot tell the two apart: the echoes of fast typing arrive within
+    // flushMs of each other, and holding them back would stretch every echo to flushMs.
+    if (this.flushTimer && (this.flushSoon || !this.inputSinceFlush)) return;
     if (n >= this.opts.flushBytes) return this.flush();
     const wait = this.lastFlushAt + this.opts.flushMs - performance.now();
-    this.flushTimer = wait <= 0 ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), wait);
+    const soon = this.inputSinceFlush || wait <= 0;
+    this.cancelFlush();
+    this.flushSoon = soon;
+    this.flushTimer = soon ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), wait);
   }
 
   private cancelFlush(): void {
@@ -260,6 +273,7 @@ export class ShellSession implements Pausable {
   private flush(all = false): void {
     this.cancelFlush();
     this.lastFlushAt = performance.now();
+    this.inputSinceFlush = false;
     if (!this.attached) return;
     const limit = all ? this.ring.end : Math.min(this.ring.end, this.acked + this.opts.windowBytes);
     if (this.sendCursor < this.ring.start) this.sendCursor = this.ring.start; // overwritten meanwhile: the gap shows

@@ -5,8 +5,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CloseCode, ErrorCode } from '@rexec/shared';
-import { TerminalClient, startAgent, startRelay, waitForAgentStatus, waitUntil, type AgentProc, type RelayProc } from './harness.js';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { CloseCode, ErrorCode, type SessionView } from '@rexec/shared';
+import { CLI_BIN, TerminalClient, run, startAgent, startRelay, tempDir, waitForAgentStatus, waitUntil, type AgentProc, type RelayProc } from './harness.js';
 
 /** Every line of `seq 1 N` exactly once and in order, whatever else the terminal printed. */
 function assertSeq(text: string, n: number): void {
@@ -107,6 +109,49 @@ describe('resumable terminal sessions', () => {
     again.send({ type: 'shell_attach', sessionId, offset: 0 });
     await again.waitForMessage('shell_stopped');
     assert.equal((await again.waitClosed()).code, CloseCode.SessionEnded);
+  });
+
+  test('sessions are listed; rexec tail follows one; rexec attach joins it and Ctrl-] detaches', async () => {
+    const t = await TerminalClient.open(relay, 'keeper');
+    t.input('echo listed-$((1+2))\r');
+    await t.waitFor(/listed-3/);
+    const list = await relay.api<{ sessions: SessionView[] }>('GET', '/api/agents/keeper/sessions');
+    const mine = list.body.sessions.find((x) => x.id === t.sessionId);
+    assert.ok(mine, 'the session is listed');
+    assert.equal(mine.live, true);
+    assert.equal(mine.viewers, 1);
+
+    const env = { REXEC_HOST: relay.url, REXEC_TOKEN: relay.apiToken, REXEC_CLI_CONFIG: path.join(tempDir('cli'), 'cli.json') };
+    const listed = await run(CLI_BIN, ['sessions', '--agent', 'keeper'], env);
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`${t.sessionId}\\s+token:harness`));
+
+    const tail = spawn(process.execPath, [CLI_BIN, 'tail', t.sessionId!, '--agent', 'keeper'], { env: { ...process.env, ...env } });
+    let tailOut = '';
+    tail.stdout.on('data', (d: Buffer) => (tailOut += d));
+    const tailExit = new Promise<number | null>((r) => tail.on('exit', (c) => r(c)));
+    await waitUntil('tail to replay the buffer', () => /listed-3/.test(tailOut));
+    t.input('echo live-$((2+3))\r');
+    await waitUntil('tail to follow live output', () => /live-5/.test(tailOut));
+
+    const att = spawn(process.execPath, [CLI_BIN, 'attach', t.sessionId!, '--agent', 'keeper'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let attOut = '';
+    let attErr = '';
+    att.stdout.on('data', (d: Buffer) => (attOut += d));
+    att.stderr.on('data', (d: Buffer) => (attErr += d));
+    const attExit = new Promise<number | null>((r) => att.on('exit', (c) => r(c)));
+    await waitUntil('attach to replay the buffer', () => /live-5/.test(attOut));
+    att.stdin.write('echo from-cli-$((3+4))\r');
+    await t.waitFor(/from-cli-7/); // the other viewer sees what the CLI typed
+    att.stdin.write('\x1d');
+    assert.equal(await attExit, 0, attErr);
+    assert.match(attErr, /detached/);
+
+    t.input('echo still-here-$((4+4))\r');
+    await t.waitFor(/still-here-8/);
+    await waitUntil('tail to see it too', () => /still-here-8/.test(tailOut));
+    t.send({ type: 'shell_stop' });
+    assert.equal(await tailExit, 0, 'tail ends when the session ends');
   });
 
   test("attaching to an unknown session is refused", async () => {

@@ -1,7 +1,8 @@
 /** `rexec`: the user CLI. Log in once with an API token, then list agents and run commands. */
 import os from 'node:os';
 import { Command } from 'commander';
-import type { AgentView, MeResponse } from '@rexec/shared';
+import type { AgentView, MeResponse, SessionView } from '@rexec/shared';
+import { attachSession, type SessionEnd } from './terminal-session.js';
 import { ApiClient, ApiError } from './api-client.js';
 import { loadCliConfig, saveCliConfig } from './cli-config.js';
 import { RELAY_VERSION } from '../version.js';
@@ -131,6 +132,61 @@ ${EXIT.error} when the command could not run (agent offline, not found, relay er
         if (abort.signal.aborted) fail('interrupted', 130);
         fail((err as Error).message);
       }
+    });
+
+  program
+    .command('sessions')
+    .description('List the open terminal sessions of an agent (yours; admins see all)')
+    .requiredOption('-a, --agent <name>', 'agent name or id')
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      try {
+        const { sessions } = await client().json<{ sessions: SessionView[] }>('GET', `/api/agents/${encodeURIComponent(opts.agent)}/sessions`);
+        if (opts.json) return console.log(JSON.stringify(sessions, null, 2));
+        if (!sessions.length) return console.log('no open sessions');
+        console.log(
+          table(
+            ['SESSION', 'OPENED BY', 'STARTED', 'SIZE', 'VIEWERS', 'STATE', 'LAST OUTPUT'],
+            sessions.map((s) => [s.id, s.openedBy, ago(s.startedAt), `${s.cols}x${s.rows}`, String(s.viewers), s.live ? 'running' : 'agent offline', s.lastOutputAt ? ago(s.lastOutputAt) : '-']),
+          ),
+        );
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    });
+
+  const endWith = (end: SessionEnd, detachedText: string): never => {
+    if (end.kind === 'error') fail(end.message);
+    if (end.kind === 'detached') {
+      process.stderr.write(`\r\n${detachedText}\n`);
+      process.exit(0);
+    }
+    process.stderr.write(`\r\n[rexec: session ended${end.signal ? ` by ${end.signal}` : end.exitCode !== null ? ` (exit ${end.exitCode})` : ''}]\n`);
+    process.exit(0);
+  };
+
+  program
+    .command('tail')
+    .description("Follow a session's output read-only: its buffer first, then live (Ctrl-C stops)")
+    .argument('<session>', 'session id (see `rexec sessions`)')
+    .requiredOption('-a, --agent <name>', 'agent name or id')
+    .action(async (sessionId: string, opts) => {
+      const c = loadCliConfig();
+      if (!c) fail('not logged in: run `rexec login --host URL --token TOKEN`', EXIT.usage);
+      process.on('SIGINT', () => process.exit(0));
+      endWith(await attachSession({ host: c.host, token: c.token, agent: opts.agent, sessionId, out: process.stdout }), '');
+    });
+
+  program
+    .command('attach')
+    .description('Join a session interactively (its buffer is replayed first); Ctrl-] detaches and leaves it running')
+    .argument('<session>', 'session id (see `rexec sessions`)')
+    .requiredOption('-a, --agent <name>', 'agent name or id')
+    .action(async (sessionId: string, opts) => {
+      const c = loadCliConfig();
+      if (!c) fail('not logged in: run `rexec login --host URL --token TOKEN`', EXIT.usage);
+      const end = await attachSession({ host: c.host, token: c.token, agent: opts.agent, sessionId, out: process.stdout, input: process.stdin });
+      endWith(end, `[rexec: detached from ${sessionId}; it keeps running. rexec attach ${sessionId} --agent ${opts.agent} to return]`);
     });
 
   program

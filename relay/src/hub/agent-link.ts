@@ -218,6 +218,11 @@ export class AgentLink {
     return r;
   }
 
+  /** Output bytes the agent reported in hello for a session, if it did. */
+  helloOutputBytes(sessionId: string): number | null {
+    return this.hello?.sessions.find((s) => s.sessionId === sessionId)?.outputBytes ?? null;
+  }
+
   /** Whether the agent said in hello that it holds this session (or it was started on this link). */
   hasSession(sessionId: string): boolean {
     return this.sessions.has(sessionId) || (this.hello?.sessions ?? []).some((s) => s.sessionId === sessionId);

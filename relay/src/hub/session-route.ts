@@ -38,6 +38,9 @@ export class SessionRoute implements SessionSink {
   private pending = new Set<Viewer>();
   cols = 80;
   rows = 24;
+  /** Highest output offset seen, and when (for session lists). */
+  outputBytes: number | null = null;
+  lastOutputAt: Date | null = null;
 
   constructor(readonly link: AgentLink, readonly sessionId: string, private readonly onEnded: (msg: Msg<'shell_stopped'> | null, reason: string) => void) {}
 
@@ -98,6 +101,10 @@ export class SessionRoute implements SessionSink {
 
   onOutput(raw: Uint8Array, frame: Frame): void {
     const end = frame.offset + frame.payload.length;
+    if (end > (this.outputBytes ?? -1)) {
+      this.outputBytes = end;
+      this.lastOutputAt = new Date();
+    }
     for (const v of this.viewers) {
       if (this.pending.has(v) || end <= v.nextOffset) continue;
       if (this.lagging.has(v) || v.bufferedAmount > LAG_BYTES) {

@@ -118,3 +118,21 @@ export const healthResponseSchema = z.object({
   database: z.enum(['embedded', 'postgresql']),
   agentsOnline: z.number().int(),
 });
+
+/** `GET /api/agents/{agent}/sessions`: the open terminal sessions of an agent. */
+export const sessionViewSchema = z.object({
+  id: z.string(),
+  agentId: z.string(),
+  openedBy: z.string(),
+  startedAt: z.string(),
+  cols: z.number().int(),
+  rows: z.number().int(),
+  /** The agent holds the session now (false while the agent is offline). */
+  live: z.boolean(),
+  /** Sockets attached to it through this relay. */
+  viewers: z.number().int(),
+  /** Output produced so far, as last seen by this relay (null if not seen since it started). */
+  outputBytes: z.number().int().nullable(),
+  lastOutputAt: z.string().nullable(),
+});
+export type SessionView = z.infer<typeof sessionViewSchema>;

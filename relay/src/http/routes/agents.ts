@@ -6,6 +6,7 @@ import {
   execRequestSchema,
   registerAgentRequestSchema,
   type ExecEvent,
+  type SessionView,
 } from '@rexec/shared';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { AgentHub } from '../../hub/agent-hub.js';
@@ -46,6 +47,34 @@ export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecSer
     const agent = await findAgent(prisma, String(req.params.agent));
     if (!agent || (p.kind === 'agent' ? p.id !== agent.id : !hasRole(p, 'viewer'))) throw new RexecError(ErrorCode.NotFound, 'no such agent');
     res.json({ agent: agentView(agent, hub.get(agent.id) !== undefined) });
+  });
+
+  /** Open terminal sessions of an agent; non-admins see only the sessions they opened. */
+  r.get('/agents/:agent/sessions', requireRole('viewer'), async (req, res) => {
+    const p = principalOf(res);
+    const agent = await findAgent(prisma, String(req.params.agent));
+    if (!agent) throw new RexecError(ErrorCode.NotFound, 'no such agent');
+    const rows = await prisma.terminalSession.findMany({
+      where: { agentId: agent.id, endedAt: null, ...(hasRole(p, 'admin') ? {} : { openedBy: describePrincipal(p) }) },
+      orderBy: { startedAt: 'asc' },
+    });
+    const link = hub.get(agent.id);
+    const sessions: SessionView[] = rows.map((row) => {
+      const route = link?.sessions.get(row.id);
+      return {
+        id: row.id,
+        agentId: agent.id,
+        openedBy: row.openedBy,
+        startedAt: row.startedAt.toISOString(),
+        cols: route?.cols ?? row.cols,
+        rows: route?.rows ?? row.rows,
+        live: link?.hasSession(row.id) ?? false,
+        viewers: route?.viewers.size ?? 0,
+        outputBytes: route?.outputBytes ?? link?.helloOutputBytes(row.id) ?? null,
+        lastOutputAt: route?.lastOutputAt?.toISOString() ?? null,
+      };
+    });
+    res.json({ sessions });
   });
 
   /** Deleting needs admin, or the agent's own credential (`rexec-agent unregister`). */

@@ -1,0 +1,124 @@
+/**
+ * The CLI's view of one terminal session (`rexec attach`, `rexec tail`): the browser protocol
+ * over a WebSocket with the API token in the Authorization header. It attaches from offset 0
+ * (the agent's buffer is replayed), writes output as it comes, acknowledges what it wrote (flow
+ * control), and resolves with how the session ended or that the user detached.
+ */
+import WebSocket from 'ws';
+import {
+  CloseCode,
+  SESSION_DEFAULTS,
+  closeCodeName,
+  decodeFrame,
+  messageTypes,
+  parseControlMessage,
+  relayToClientSchema,
+  type ClientToRelay,
+} from '@rexec/shared';
+
+export type SessionEnd =
+  | { kind: 'exited'; exitCode: number | null; signal: string | null }
+  | { kind: 'detached' }
+  | { kind: 'error'; message: string };
+
+export interface AttachOptions {
+  host: string;
+  token: string;
+  agent: string;
+  sessionId: string;
+  /** Where output goes. */
+  out: NodeJS.WritableStream;
+  /** Interactive: forward this stream as input (raw mode if it is a TTY); Ctrl-] detaches. */
+  input?: NodeJS.ReadStream;
+}
+
+const RELAY_TYPES = messageTypes(relayToClientSchema);
+export const DETACH_KEY = '\x1d'; // Ctrl-]
+
+export function attachSession(o: AttachOptions): Promise<SessionEnd> {
+  return new Promise((resolve) => {
+    const url = `${o.host.replace(/^http/, 'ws')}/ws/terminal/${encodeURIComponent(o.agent)}`;
+    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${o.token}` }, perMessageDeflate: false });
+    let nextOffset = 0;
+    let acked = 0;
+    let replayEnd = 0;
+    let ended: SessionEnd | null = null;
+    const send = (m: ClientToRelay) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(m));
+    const finish = (end: SessionEnd) => {
+      if (ended) return;
+      ended = end;
+      if (o.input) {
+        o.input.off('data', onInput);
+        if (o.input.isTTY) o.input.setRawMode(false);
+        o.input.pause();
+      }
+      process.off('SIGWINCH', onResize);
+      if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'detached');
+      resolve(end);
+    };
+    const onInput = (chunk: Buffer) => {
+      let text = chunk.toString('utf8');
+      const k = text.indexOf(DETACH_KEY);
+      if (k >= 0) text = text.slice(0, k);
+      // Replies of the local terminal to queries inside replayed output are not input.
+      if (!(nextOffset < replayEnd && text.startsWith('\x1b')) && text) send({ type: 'shell_input', data: text });
+      if (k >= 0) finish({ kind: 'detached' });
+    };
+    const onResize = () => {
+      const out = o.out as NodeJS.WriteStream;
+      if (out.columns && out.rows) send({ type: 'shell_resize', cols: out.columns, rows: out.rows });
+    };
+
+    ws.on('message', (data, isBinary) => {
+      const buf = Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]);
+      if (isBinary) {
+        const f = decodeFrame(buf);
+        const end = f.offset + f.payload.length;
+        if (end <= nextOffset) return;
+        const fresh = f.offset >= nextOffset ? f.payload : f.payload.subarray(nextOffset - f.offset);
+        if (f.offset > nextOffset) o.out.write(`\r\n[rexec: output skipped: ${f.offset - nextOffset} bytes]\r\n`);
+        nextOffset = end;
+        o.out.write(Buffer.from(fresh), () => {
+          if (end - acked >= SESSION_DEFAULTS.ackEveryBytes / 2 || end >= replayEnd) {
+            acked = end;
+            send({ type: 'ack', offset: acked });
+          }
+        });
+        return;
+      }
+      const r = parseControlMessage(relayToClientSchema, buf.toString('utf8'), RELAY_TYPES);
+      if (!r.ok) return;
+      const m = r.message;
+      if (m.type === 'hello') send({ type: 'shell_attach', sessionId: o.sessionId, offset: 0 });
+      else if (m.type === 'shell_attached') {
+        replayEnd = m.outputBytes;
+        if (o.input) {
+          if (o.input.isTTY) o.input.setRawMode(true);
+          o.input.on('data', onInput);
+          o.input.resume();
+          process.on('SIGWINCH', onResize);
+          onResize();
+        }
+      } else if (m.type === 'shell_stopped') finish({ kind: 'exited', exitCode: m.exitCode, signal: m.signal });
+      else if (m.type === 'error') finish({ kind: 'error', message: m.message });
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d));
+      res.on('end', () => {
+        let message = `relay answered HTTP ${res.statusCode}`;
+        try {
+          message = (JSON.parse(body) as { error: { message: string } }).error.message;
+        } catch {
+          /* not JSON */
+        }
+        finish({ kind: 'error', message });
+      });
+    });
+    ws.on('error', (err) => finish({ kind: 'error', message: `cannot reach the relay: ${err.message}` }));
+    ws.on('close', (code, reason) => {
+      if (code === CloseCode.SessionEnded) return finish({ kind: 'exited', exitCode: null, signal: null });
+      finish({ kind: 'error', message: `connection closed (${closeCodeName(code)}${reason.length ? `: ${reason}` : ''})` });
+    });
+  });
+}

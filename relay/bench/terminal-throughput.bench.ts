@@ -6,17 +6,22 @@
  *                    relay -> WebSocket -> client)
  *   exec flood       bytes/s of a command's stdout spawned locally vs. through POST /exec (NDJSON)
  *   keystroke echo   round-trip time of one typed character echoed by the PTY, locally vs.
- *                    through relay + agent (p50 / p95 over N samples)
+ *                    through relay + agent (p50 / p99 over N samples)
+ *   first prompt     time from asking for a shell to its first output (a login bash), locally
+ *                    vs. a new terminal through relay + agent
+ *   peak RSS         of the relay and agent processes over the whole run (VmHWM)
  *
- * Real processes on 127.0.0.1; prints a table. Sizes: BENCH_MB (default 32), BENCH_ECHO (200).
+ * The floods are base64 of /dev/urandom (like a real noisy program), read until a sentinel.
+ * Real processes on 127.0.0.1; prints a table. Sizes: BENCH_MB (default 32), BENCH_ECHO (300).
  */
+import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { spawnPty } from '../../agent/dist/sessions/pty.js';
-import { TerminalClient, startAgent, startRelay } from '../test/harness.js';
+import { TerminalClient, startAgent, startRelay, waitUntil } from '../test/harness.js';
 
 const MB = Number(process.env.BENCH_MB ?? 32);
-const ECHO_SAMPLES = Number(process.env.BENCH_ECHO ?? 200);
-const flood = (mb: number) => `head -c ${mb * 1024 * 1024} /dev/zero | tr '\\0' 'x' | fold -w 200`;
+const ECHO_SAMPLES = Number(process.env.BENCH_ECHO ?? 300);
+const flood = (mb: number) => `head -c ${Math.round((mb * 1024 * 1024 * 3) / 4)} /dev/urandom | base64 -w 200`;
 const FLOOD = flood(MB);
 /** Exec output is capped per stream (LIMITS.maxExecOutputBytes, 10 MiB): stay below it. */
 const EXEC_MB = Math.min(MB, 8);
@@ -26,6 +31,35 @@ const MARK = 'BENCH-DONE';
 function fmtRate(bytes: number, ms: number): string {
   return `${(bytes / 1024 / 1024 / (ms / 1000)).toFixed(1)} MiB/s`;
 }
+/** VmRSS (now) or VmHWM (peak) of a process, in MiB. */
+function rssMiB(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+const CLEAN_HOME = fs.mkdtempSync('/tmp/rexec-bench-home-');
+
+async function localFirstPrompt(): Promise<number> {
+  const t0 = performance.now();
+  // Same clean HOME as the harness gives agents, so neither side runs the host's dotfiles.
+  const pty = spawnPty('/bin/bash', ['-l'], { cols: 80, rows: 24, cwd: '/', env: { ...process.env, HOME: CLEAN_HOME, TERM: 'xterm-256color' } as Record<string, string> });
+  await new Promise<void>((r) => pty.onData(() => r()));
+  const ms = performance.now() - t0;
+  pty.kill();
+  return ms;
+}
+
+async function relayFirstPrompt(relay: Awaited<ReturnType<typeof startRelay>>): Promise<number> {
+  const t0 = performance.now();
+  const t = await TerminalClient.open(relay, 'bench');
+  await waitUntil('first output', () => t.bytes > 0, 15_000, 1);
+  const ms = performance.now() - t0;
+  t.send({ type: 'shell_stop' });
+  return ms;
+}
+
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
@@ -49,10 +83,10 @@ async function localPtyFlood(): Promise<{ bytes: number; ms: number }> {
 
 async function relayPtyFlood(term: TerminalClient): Promise<{ bytes: number; ms: number }> {
   const before = term.bytes;
-  term.text = '';
+  term.tail = '';
   const t0 = performance.now();
   term.input(`${FLOOD}; echo ${MARK}-$((1+1))\r`);
-  await term.waitFor(new RegExp(`${MARK}-2`), 300_000);
+  await waitUntil('the flood sentinel', () => term.tail.includes(`${MARK}-2`), 300_000, 5);
   return { bytes: term.bytes - before, ms: performance.now() - t0 };
 }
 
@@ -122,25 +156,37 @@ async function relayEcho(term: TerminalClient): Promise<number[]> {
 
 const relay = await startRelay({ database: 'embedded' });
 const agent = await startAgent(relay, { name: 'bench' });
+const idle = { relay: rssMiB(relay.proc.pid, 'VmRSS'), agent: rssMiB(agent.proc.pid, 'VmRSS') };
 try {
-  const term = await TerminalClient.open(relay, 'bench', { cols: 200, rows: 50 });
+  const term = await TerminalClient.open(relay, 'bench', { cols: 200, rows: 50, keepText: false });
   await relayPtyFlood(term); // warm-up
   const rows: string[][] = [];
+  const ratio = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}% of local`;
   const lp = await localPtyFlood();
   const rp = await relayPtyFlood(term);
-  rows.push(['terminal flood', fmtRate(lp.bytes, lp.ms), fmtRate(rp.bytes, rp.ms), `${((rp.bytes / rp.ms / (lp.bytes / lp.ms)) * 100).toFixed(0)}% of local`]);
+  rows.push(['terminal flood (base64)', fmtRate(lp.bytes, lp.ms), fmtRate(rp.bytes, rp.ms), ratio(rp.bytes / rp.ms, lp.bytes / lp.ms)]);
   const le = await localExecFlood();
   const re = await relayExecFlood(relay.url, relay.apiToken, 'bench');
-  rows.push(['exec flood', fmtRate(le.bytes, le.ms), fmtRate(re.bytes, re.ms), `${((re.bytes / re.ms / (le.bytes / le.ms)) * 100).toFixed(0)}% of local`]);
+  rows.push(['exec flood (base64)', fmtRate(le.bytes, le.ms), fmtRate(re.bytes, re.ms), ratio(re.bytes / re.ms, le.bytes / le.ms)]);
   const lEcho = await localEcho();
   const rEcho = await relayEcho(term);
   rows.push([
-    'keystroke echo p50/p95',
-    `${pct(lEcho, 50).toFixed(2)} / ${pct(lEcho, 95).toFixed(2)} ms`,
-    `${pct(rEcho, 50).toFixed(2)} / ${pct(rEcho, 95).toFixed(2)} ms`,
+    'keystroke echo p50/p99',
+    `${pct(lEcho, 50).toFixed(2)} / ${pct(lEcho, 99).toFixed(2)} ms`,
+    `${pct(rEcho, 50).toFixed(2)} / ${pct(rEcho, 99).toFixed(2)} ms`,
     `+${(pct(rEcho, 50) - pct(lEcho, 50)).toFixed(2)} ms at p50`,
   ]);
   term.close();
+  const lf: number[] = [];
+  const rf: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    lf.push(await localFirstPrompt());
+    rf.push(await relayFirstPrompt(relay));
+  }
+  rows.push(['time to first prompt (median of 5)', `${pct(lf, 50).toFixed(0)} ms`, `${pct(rf, 50).toFixed(0)} ms`, `+${(pct(rf, 50) - pct(lf, 50)).toFixed(0)} ms`]);
+  const peak = { relay: rssMiB(relay.proc.pid, 'VmHWM'), agent: rssMiB(agent.proc.pid, 'VmHWM') };
+  rows.push(['relay RSS idle -> peak', '-', `${idle.relay.toFixed(0)} -> ${peak.relay.toFixed(0)} MiB`, `+${(peak.relay - idle.relay).toFixed(0)} MiB`]);
+  rows.push(['agent RSS idle -> peak', '-', `${idle.agent.toFixed(0)} -> ${peak.agent.toFixed(0)} MiB`, `+${(peak.agent - idle.agent).toFixed(0)} MiB`]);
   const head = ['benchmark', 'local baseline', 'through relay', 'relative'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   console.log(`\nRexec relay path vs. local (terminal ${MB} MiB, exec ${EXEC_MB} MiB, ${ECHO_SAMPLES} echo samples, loopback)\n`);

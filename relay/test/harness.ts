@@ -326,6 +326,8 @@ export interface TerminalOpenOptions {
   start?: boolean;
   /** Send acks for rendered output (flow control); false simulates a stalled viewer. */
   ack?: boolean;
+  /** false: keep only `tail` (benchmarks: no work proportional to everything received). */
+  keepText?: boolean;
 }
 
 /**
@@ -336,6 +338,8 @@ export interface TerminalOpenOptions {
  */
 export class TerminalClient {
   text = '';
+  /** The last 256 characters received. */
+  tail = '';
   bytes = 0;
   nextOffset = 0;
   gaps: number[] = [];
@@ -400,7 +404,9 @@ export class TerminalClient {
     if (f.offset > this.nextOffset) this.gaps.push(f.offset - this.nextOffset);
     const fresh = f.offset >= this.nextOffset ? f.payload : f.payload.subarray(this.nextOffset - f.offset);
     this.bytes += fresh.length;
-    this.text += this.decoder.decode(fresh, { stream: true });
+    const chunk = this.decoder.decode(fresh, { stream: true });
+    if (this.opts.keepText !== false) this.text += chunk;
+    this.tail = (this.tail + chunk.slice(-256)).slice(-256);
     this.nextOffset = end;
     if (this.opts.ack !== false && this.nextOffset - this.acked >= SESSION_DEFAULTS.ackEveryBytes / 2) this.ackNow();
   }

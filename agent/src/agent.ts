@@ -93,6 +93,8 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
       case 'shell_attach':
       case 'shell_detach':
       case 'shell_ack':
+      case 'shell_peek':
+      case 'shell_nudge':
         return sessions.handle(msg);
       case 'exec':
       case 'exec_kill':

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { CloseCode, ErrorCode, type SessionView } from '@rexec/shared';
+import { CloseCode, ErrorCode, type NudgeResponse, type SessionRecent, type SessionView } from '@rexec/shared';
 import { CLI_BIN, TerminalClient, run, startAgent, startRelay, tempDir, waitForAgentStatus, waitUntil, type AgentProc, type RelayProc } from './harness.js';
 
 /** Every line of `seq 1 N` exactly once and in order, whatever else the terminal printed. */
@@ -152,6 +152,54 @@ describe('resumable terminal sessions', () => {
     await waitUntil('tail to see it too', () => /still-here-8/.test(tailOut));
     t.send({ type: 'shell_stop' });
     assert.equal(await tailExit, 0, 'tail ends when the session ends');
+  });
+
+  test('recent output, idle time and nudge: at once, once quiet, timing out on a busy session', async () => {
+    const t = await TerminalClient.open(relay, 'keeper');
+    t.input('echo peek-$((8*8))\r');
+    await t.waitFor(/peek-64/);
+    const sid = t.sessionId!;
+    const base = `/api/agents/keeper/sessions/${sid}`;
+    const recent = await relay.api<SessionRecent>('GET', `${base}/recent?bytes=200`);
+    assert.equal(recent.status, 200);
+    assert.match(recent.body.text, /peek-64/);
+    assert.ok(recent.body.outputBytes > 0);
+
+    const now = await relay.api<NudgeResponse>('POST', `${base}/nudge`, { text: 'echo nudged-$((1+1))\r' });
+    assert.equal(now.body.status, 'delivered');
+    await t.waitFor(/nudged-2/);
+
+    // Output for about 1.5 s, then quiet: a 1 s quiet-period nudge lands only after that.
+    t.input('for i in 1 2 3 4 5 6; do echo tick-$i; sleep 0.25; done\r');
+    await t.waitFor(/tick-1/);
+    const t0 = Date.now();
+    const quiet = await relay.api<NudgeResponse>('POST', `${base}/nudge`, { text: 'echo after-quiet-$((2+2))\r', whenIdleSec: 1, timeoutSec: 10 });
+    assert.equal(quiet.body.status, 'delivered');
+    assert.ok((quiet.body.idleMs ?? 0) >= 1000, `idle ${quiet.body.idleMs} ms when delivered`);
+    assert.ok(Date.now() - t0 >= 1800, `delivered after ${Date.now() - t0} ms, before the ticks ended`);
+    await t.waitFor(/after-quiet-4/);
+    assert.ok(t.text.indexOf('tick-6') < t.text.indexOf('after-quiet-4'), 'every tick came before the nudge');
+
+    // A session that never goes quiet: the nudge times out and types nothing.
+    t.input('while :; do echo busy; sleep 0.2; done\r');
+    await t.waitFor(/busy/);
+    const busy = await relay.api<NudgeResponse>('POST', `${base}/nudge`, { text: 'echo never-typed\r', whenIdleSec: 1, timeoutSec: 2 });
+    assert.equal(busy.body.status, 'timed_out');
+    t.input('\x03');
+
+    // The CLI: nudge with Enter, and recent.
+    const env = { REXEC_HOST: relay.url, REXEC_TOKEN: relay.apiToken, REXEC_CLI_CONFIG: path.join(tempDir('cli'), 'cli.json') };
+    const cli = await run(CLI_BIN, ['nudge', sid, '--agent', 'keeper', '--text', 'echo cli-nudge-$((3+3))', '--enter'], env);
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.match(cli.stdout, /delivered/);
+    await t.waitFor(/cli-nudge-6/);
+    const rec = await run(CLI_BIN, ['recent', sid, '--agent', 'keeper', '--bytes', '300'], env);
+    assert.equal(rec.status, 0, rec.stderr);
+    assert.match(rec.stdout, /cli-nudge-6/);
+    assert.doesNotMatch(t.text, /^never-typed/m);
+
+    assert.equal((await relay.api('POST', '/api/agents/keeper/sessions/nosuchsession/nudge', { text: 'x' })).status, 404);
+    t.send({ type: 'shell_stop' });
   });
 
   test("attaching to an unknown session is refused", async () => {

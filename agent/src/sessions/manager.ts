@@ -22,7 +22,7 @@ import { ShellSession } from './session.js';
 
 export type ShellMessage = Extract<
   RelayToAgent,
-  { type: 'shell_start' | 'shell_input' | 'shell_resize' | 'shell_stop' | 'shell_attach' | 'shell_detach' | 'shell_ack' }
+  { type: 'shell_start' | 'shell_input' | 'shell_resize' | 'shell_stop' | 'shell_attach' | 'shell_detach' | 'shell_ack' | 'shell_peek' | 'shell_nudge' }
 >;
 
 export interface SessionManagerOptions {
@@ -88,6 +88,26 @@ export class SessionManager {
         return this.withSession(msg.sessionId, (s) => s.detach());
       case 'shell_ack':
         return this.withSession(msg.sessionId, (s) => s.ack(msg.offset));
+      case 'shell_peek':
+        return this.withSession(msg.sessionId, (s) =>
+          this.opts.sink.sendJson({
+            type: 'shell_peek_result',
+            sessionId: msg.sessionId,
+            requestId: msg.requestId,
+            data: s.recent(msg.bytes).toString('base64'),
+            outputBytes: s.outputBytes,
+            idleMs: s.idleMs,
+          }),
+        );
+      case 'shell_nudge': {
+        const s = this.sessions.get(msg.sessionId);
+        const reply = (r: { status: 'delivered' | 'timed_out' | 'not_running'; idleMs?: number }): void => {
+          this.opts.sink.sendJson({ type: 'shell_nudge_result', sessionId: msg.sessionId, requestId: msg.requestId, ...r });
+        };
+        if (!s) return reply({ status: 'not_running' });
+        void s.nudge(msg.data, msg.quietMs, msg.timeoutMs).then(reply);
+        return;
+      }
     }
   }
 

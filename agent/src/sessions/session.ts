@@ -55,6 +55,9 @@ export class ShellSession implements Pausable {
   /** Overwrite the oldest output instead of pausing (detached for too long). */
   private overwrite = false;
   private readonly pausedBy = new Set<PauseReason>();
+  /** When the PTY last produced output (ms, monotonic). */
+  private lastOutputAt = performance.now();
+  private readonly nudgeTimers = new Set<NodeJS.Timeout>();
   private flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   /** The pending flush is a setImmediate (not a coalescing setTimeout). */
   private flushSoon = false;
@@ -152,6 +155,43 @@ export class ShellSession implements Pausable {
     this.scheduleFlush();
   }
 
+  // ---- idle, recent output, nudge -------------------------------------------------------------
+
+  get idleMs(): number {
+    return Math.round(performance.now() - this.lastOutputAt);
+  }
+
+  /** The most recent `bytes` of output the ring still holds. */
+  recent(bytes: number): Buffer {
+    return this.ring.read(Math.max(this.ring.start, this.ring.end - bytes), this.ring.end);
+  }
+
+  /**
+   * Types `data` at once (quietMs 0) or once the session has been quiet for quietMs, giving up
+   * after timeoutMs. Resolves with what happened.
+   */
+  nudge(data: string, quietMs: number, timeoutMs: number): Promise<{ status: 'delivered' | 'timed_out' | 'not_running'; idleMs?: number }> {
+    const started = performance.now();
+    return new Promise((resolve) => {
+      const attempt = () => {
+        if (this.stateNow !== 'running') return resolve({ status: 'not_running' });
+        const idle = this.idleMs;
+        if (idle >= quietMs) {
+          this.write(data);
+          return resolve({ status: 'delivered', idleMs: idle });
+        }
+        if (performance.now() - started >= timeoutMs) return resolve({ status: 'timed_out' });
+        const wait = Math.max(10, Math.min(quietMs - idle, timeoutMs - (performance.now() - started), 250));
+        const t = setTimeout(() => {
+          this.nudgeTimers.delete(t);
+          attempt();
+        }, wait);
+        this.nudgeTimers.add(t);
+      };
+      attempt();
+    });
+  }
+
   // ---- Pausable (the link's send buffer) ----------------------------------------------------
 
   pause(): void {
@@ -235,6 +275,7 @@ export class ShellSession implements Pausable {
 
   private onData(chunk: Buffer): void {
     if (chunk.length === 0) return;
+    this.lastOutputAt = performance.now();
     this.ring.push(chunk);
     this.trimRing();
     this.updateRingPause();
@@ -292,6 +333,8 @@ export class ShellSession implements Pausable {
     clearTimeout(this.killTimer);
     clearTimeout(this.idleTimer);
     clearTimeout(this.overwriteTimer);
+    for (const t of this.nudgeTimers) clearTimeout(t);
+    this.nudgeTimers.clear();
     for (const s of this.subscriptions.splice(0)) s.dispose();
     this.sink.sendJson({
       type: 'shell_stopped',

@@ -1,7 +1,7 @@
 /** `rexec`: the user CLI. Log in once with an API token, then list agents and run commands. */
 import os from 'node:os';
 import { Command } from 'commander';
-import type { AgentView, MeResponse, SessionView } from '@rexec/shared';
+import type { AgentView, MeResponse, NudgeResponse, SessionRecent, SessionView } from '@rexec/shared';
 import { attachSession, type SessionEnd } from './terminal-session.js';
 import { ApiClient, ApiError } from './api-client.js';
 import { loadCliConfig, saveCliConfig } from './cli-config.js';
@@ -187,6 +187,51 @@ ${EXIT.error} when the command could not run (agent offline, not found, relay er
       if (!c) fail('not logged in: run `rexec login --host URL --token TOKEN`', EXIT.usage);
       const end = await attachSession({ host: c.host, token: c.token, agent: opts.agent, sessionId, out: process.stdout, input: process.stdin });
       endWith(end, `[rexec: detached from ${sessionId}; it keeps running. rexec attach ${sessionId} --agent ${opts.agent} to return]`);
+    });
+
+  program
+    .command('recent')
+    .description('Print the most recent output of a session and how long it has been quiet')
+    .argument('<session>', 'session id (see `rexec sessions`)')
+    .requiredOption('-a, --agent <name>', 'agent name or id')
+    .option('-b, --bytes <n>', 'how many bytes of output (1-65536)', '4096')
+    .option('--json', 'print JSON { text, outputBytes, idleMs }')
+    .action(async (sessionId: string, opts) => {
+      try {
+        const r = await client().json<SessionRecent>('GET', `/api/agents/${encodeURIComponent(opts.agent)}/sessions/${encodeURIComponent(sessionId)}/recent?bytes=${encodeURIComponent(opts.bytes)}`);
+        if (opts.json) return console.log(JSON.stringify(r));
+        process.stdout.write(r.text);
+        process.stderr.write(`\n[rexec: quiet for ${(r.idleMs / 1000).toFixed(1)}s; ${r.outputBytes} bytes of output so far]\n`);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    });
+
+  program
+    .command('nudge')
+    .description('Type a message into a session, at once or once it has been quiet (exit 0 delivered, 1 not)')
+    .argument('<session>', 'session id (see `rexec sessions`)')
+    .requiredOption('-a, --agent <name>', 'agent name or id')
+    .requiredOption('-m, --text <text>', 'what to type')
+    .option('--enter', 'press Enter after the text')
+    .option('--when-idle <seconds>', 'deliver only after this many seconds without output', '0')
+    .option('--timeout <seconds>', 'give up after this long', '300')
+    .action(async (sessionId: string, opts) => {
+      const whenIdleSec = Number(opts.whenIdle);
+      const timeoutSec = Number(opts.timeout);
+      if (!(whenIdleSec >= 0) || !(timeoutSec > 0)) fail('--when-idle must be >= 0 and --timeout > 0 seconds', EXIT.usage);
+      try {
+        const r = await client().json<NudgeResponse>('POST', `/api/agents/${encodeURIComponent(opts.agent)}/sessions/${encodeURIComponent(sessionId)}/nudge`, {
+          text: opts.text + (opts.enter ? '\r' : ''),
+          whenIdleSec,
+          timeoutSec,
+        });
+        const what = r.status === 'delivered' ? `delivered (session had been quiet ${((r.idleMs ?? 0) / 1000).toFixed(1)}s)` : r.status === 'timed_out' ? `timed out: the session never went quiet for ${whenIdleSec}s` : 'not delivered: the session is not running';
+        console.log(what);
+        process.exitCode = r.status === 'delivered' ? 0 : 1;
+      } catch (err) {
+        fail((err as Error).message);
+      }
     });
 
   program

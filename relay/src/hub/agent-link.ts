@@ -47,6 +47,8 @@ export class AgentLink {
   readonly connectedAt = new Date();
   readonly sessions = new Map<string, SessionRoute>();
   readonly execs = new Map<string, ExecSink>();
+  /** Pending request/answer pairs (shell_peek, shell_nudge) by requestId. */
+  private readonly requests = new Map<string, { resolve(m: AgentToRelay): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   private lastFrameAt = Date.now();
   private invalidStreak = 0;
   private readonly bucket = new TokenBucket(LIMITS.messagesPerSecond, LIMITS.messageBurst);
@@ -78,6 +80,30 @@ export class AgentLink {
     if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return false;
     this.ws.send(JSON.stringify(msg));
     return true;
+  }
+
+  /** Sends a message that carries a requestId and resolves with the agent's answer to it. */
+  request<T extends AgentToRelay>(msg: RelayToAgent & { requestId: string }, timeoutMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.requests.delete(msg.requestId);
+        reject(new Error('the agent did not answer in time'));
+      }, timeoutMs);
+      this.requests.set(msg.requestId, { resolve: resolve as (m: AgentToRelay) => void, reject, timer });
+      if (!this.send(msg)) {
+        clearTimeout(timer);
+        this.requests.delete(msg.requestId);
+        reject(new Error('the agent is not connected'));
+      }
+    });
+  }
+
+  private answer(requestId: string, msg: AgentToRelay): void {
+    const r = this.requests.get(requestId);
+    if (!r) return;
+    clearTimeout(r.timer);
+    this.requests.delete(requestId);
+    r.resolve(msg);
   }
 
   close(code: number, reason: string): void {
@@ -184,6 +210,9 @@ export class AgentLink {
         return this.sessions.get(msg.sessionId)?.onStarted(msg);
       case 'shell_attached':
         return this.sessions.get(msg.sessionId)?.onAttached(msg);
+      case 'shell_peek_result':
+      case 'shell_nudge_result':
+        return this.answer(msg.requestId, msg);
       case 'shell_stopped':
         return this.sessions.get(msg.sessionId)?.onStopped(msg);
       case 'shell_error':
@@ -235,6 +264,11 @@ export class AgentLink {
     const why = `agent link closed (${code}${reason ? `: ${reason}` : ''})`;
     for (const s of this.sessions.values()) s.onAgentGone(why);
     for (const e of this.execs.values()) e.onAgentGone(why);
+    for (const r of this.requests.values()) {
+      clearTimeout(r.timer);
+      r.reject(new Error(why));
+    }
+    this.requests.clear();
     this.sessions.clear();
     this.execs.clear();
     this.events.onClosed(this, code, reason);

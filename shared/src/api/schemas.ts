@@ -136,3 +136,18 @@ export const sessionViewSchema = z.object({
   lastOutputAt: z.string().nullable(),
 });
 export type SessionView = z.infer<typeof sessionViewSchema>;
+
+/** `GET /api/agents/{agent}/sessions/{id}/recent?bytes=N`. */
+export const sessionRecentSchema = z.object({ text: z.string(), outputBytes: z.number().int(), idleMs: z.number().int() });
+export type SessionRecent = z.infer<typeof sessionRecentSchema>;
+
+/** `POST /api/agents/{agent}/sessions/{id}/nudge`. */
+export const nudgeRequestSchema = z.object({
+  text: z.string().min(1).max(LIMITS.maxInputBytes),
+  /** Deliver only after the session has been quiet this long (0: at once). */
+  whenIdleSec: z.number().nonnegative().max(3600).default(0),
+  /** Give up after this long. */
+  timeoutSec: z.number().positive().max(3600).default(300),
+});
+export const nudgeResponseSchema = z.object({ status: z.enum(['delivered', 'timed_out', 'not_running']), idleMs: z.number().int().optional() });
+export type NudgeResponse = z.infer<typeof nudgeResponseSchema>;

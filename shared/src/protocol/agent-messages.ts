@@ -63,6 +63,27 @@ export const shellAttachedSchema = z.object({
   rows: rowsSchema,
 });
 
+/** Answer to shell_peek: the most recent output and how long the session has been quiet. */
+export const shellPeekResultSchema = z.object({
+  type: z.literal('shell_peek_result'),
+  sessionId: idSchema,
+  requestId: idSchema,
+  /** base64 of up to the requested number of most recent output bytes. */
+  data: z.string().max(LIMITS.maxPeekBytes * 2),
+  outputBytes: z.number().int().nonnegative(),
+  idleMs: z.number().int().nonnegative(),
+});
+
+/** Outcome of shell_nudge. */
+export const shellNudgeResultSchema = z.object({
+  type: z.literal('shell_nudge_result'),
+  sessionId: idSchema,
+  requestId: idSchema,
+  status: z.enum(['delivered', 'timed_out', 'not_running']),
+  /** How long the session had been quiet when the message was typed (delivered only). */
+  idleMs: z.number().int().nonnegative().optional(),
+});
+
 export const shellStoppedSchema = z.object({
   type: z.literal('shell_stopped'),
   sessionId: idSchema,
@@ -106,6 +127,8 @@ export const agentToRelaySchema = z.discriminatedUnion('type', [
   agentHelloSchema,
   shellStartedSchema,
   shellAttachedSchema,
+  shellPeekResultSchema,
+  shellNudgeResultSchema,
   shellStoppedSchema,
   shellErrorSchema,
   pongSchema,
@@ -173,6 +196,27 @@ export const shellAckSchema = z.object({
   offset: z.number().int().nonnegative(),
 });
 
+/** The most recent `bytes` of output and the idle time (for "is it waiting?" checks). */
+export const shellPeekSchema = z.object({
+  type: z.literal('shell_peek'),
+  sessionId: idSchema,
+  requestId: idSchema,
+  bytes: z.number().int().positive().max(LIMITS.maxPeekBytes),
+});
+
+/**
+ * Type `data` into the session: at once (quietMs 0), or once it has produced no output for
+ * quietMs, giving up after timeoutMs. For AI coding agents running in terminals.
+ */
+export const shellNudgeSchema = z.object({
+  type: z.literal('shell_nudge'),
+  sessionId: idSchema,
+  requestId: idSchema,
+  data: z.string().min(1).max(LIMITS.maxInputBytes),
+  quietMs: z.number().int().nonnegative().max(24 * 3600 * 1000),
+  timeoutMs: z.number().int().positive().max(24 * 3600 * 1000),
+});
+
 export const pingSchema = z.object({ type: z.literal('ping'), ts: z.number() });
 
 export const execSchema = z
@@ -198,6 +242,8 @@ export const relayToAgentSchema = z.discriminatedUnion('type', [
   shellAttachSchema,
   shellDetachSchema,
   shellAckSchema,
+  shellPeekSchema,
+  shellNudgeSchema,
   pingSchema,
   execSchema,
   execKillSchema,

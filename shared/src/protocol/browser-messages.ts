@@ -15,7 +15,7 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { colsSchema, idSchema, rowsSchema } from './fields.js';
-import { shellStoppedSchema } from './agent-messages.js';
+import { shellAttachedSchema, shellStartedSchema, shellStoppedSchema } from './agent-messages.js';
 
 // ---- client -> relay ---------------------------------------------------------------------
 
@@ -46,21 +46,10 @@ export const terminalHelloSchema = z.object({
   agentId: idSchema,
   agentName: z.string(),
 });
-export const terminalStartedSchema = z.object({
-  type: z.literal('shell_started'),
-  sessionId: idSchema,
-  cols: colsSchema,
-  rows: rowsSchema,
-});
-export const terminalAttachedSchema = z.object({
-  type: z.literal('shell_attached'),
-  sessionId: idSchema,
-  fromOffset: z.number().int().nonnegative(),
-  /** Output before this offset is a replay: a terminal must not answer queries found in it. */
-  outputBytes: z.number().int().nonnegative(),
-  cols: colsSchema,
-  rows: rowsSchema,
-});
+/** The same shapes as on the agent link, minus what only the relay needs (the shell's pid). */
+export const terminalStartedSchema = shellStartedSchema.omit({ pid: true });
+/** `outputBytes`: output before this offset is a replay; a terminal must not answer queries in it. */
+export const terminalAttachedSchema = shellAttachedSchema;
 export const terminalStoppedSchema = shellStoppedSchema.omit({ outputBytes: true });
 export const terminalErrorSchema = z.object({
   type: z.literal('error'),

@@ -15,6 +15,8 @@ export const LIMITS = {
   maxRows: 500,
   /** Shell sessions one agent serves at once (the agent may be configured lower). */
   maxSessionsPerAgent: 64,
+  /** Most recent output one peek returns. */
+  maxPeekBytes: 64 * 1024,
   /** Largest exec command (argv joined or shell text). */
   maxCommandBytes: 64 * 1024,
   maxArgs: 1024,

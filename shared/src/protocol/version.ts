@@ -31,7 +31,8 @@
  *      session id and byte offset.
  *   2: resumable sessions: `hello.sessions`, shell_attach / shell_attached / shell_detach /
  *      shell_ack on the agent link; shell_attach and ack on terminal sockets. Closing a terminal
- *      socket detaches instead of stopping the shell.
+ *      socket detaches instead of stopping the shell. shell_peek / shell_nudge (recent output,
+ *      idle time, typed nudges) with their *_result answers.
  */
 export const PROTOCOL_VERSION = 2;
 

@@ -5,14 +5,19 @@ import {
   RexecError,
   execRequestSchema,
   registerAgentRequestSchema,
+  LIMITS,
+  nudgeRequestSchema,
+  type AgentToRelay,
   type ExecEvent,
+  type NudgeResponse,
+  type SessionRecent,
   type SessionView,
 } from '@rexec/shared';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { AgentHub } from '../../hub/agent-hub.js';
 import type { ExecService } from '../../exec/exec-service.js';
 import { agentView, findAgent } from '../../agents/lookup.js';
-import { newSecret } from '../../auth/secrets.js';
+import { newId, newSecret } from '../../auth/secrets.js';
 import { describePrincipal, hasRole } from '../../auth/principal.js';
 import { parseBody } from '../errors.js';
 import { principalOf, requireRole } from '../auth-middleware.js';
@@ -75,6 +80,53 @@ export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecSer
       };
     });
     res.json({ sessions });
+  });
+
+  /** An open session of an agent that the caller may use (own, or any for admins), on a live link. */
+  async function liveSession(agentRef: string, sessionId: string, p: ReturnType<typeof principalOf>) {
+    const agent = await findAgent(prisma, agentRef);
+    if (!agent) throw new RexecError(ErrorCode.NotFound, 'no such agent');
+    const row = await prisma.terminalSession.findUnique({ where: { id: sessionId } });
+    if (!row || row.agentId !== agent.id || row.endedAt || (!hasRole(p, 'admin') && row.openedBy !== describePrincipal(p))) {
+      throw new RexecError(ErrorCode.SessionNotFound, 'no such open session on this agent');
+    }
+    const link = hub.get(agent.id);
+    if (!link) throw new RexecError(ErrorCode.AgentOffline, `agent ${agent.name} is offline`);
+    if (!link.hasSession(sessionId)) throw new RexecError(ErrorCode.SessionNotFound, 'the agent no longer has this session');
+    return { agent, link };
+  }
+
+  /** The most recent output of a session and how long it has been quiet. */
+  r.get('/agents/:agent/sessions/:session/recent', requireRole('viewer'), async (req, res) => {
+    const bytes = req.query.bytes === undefined ? 4096 : Number(req.query.bytes);
+    if (!Number.isInteger(bytes) || bytes < 1 || bytes > LIMITS.maxPeekBytes) throw new RexecError(ErrorCode.ValidationFailed, `bytes must be 1-${LIMITS.maxPeekBytes}`);
+    const { link } = await liveSession(String(req.params.agent), String(req.params.session), principalOf(res));
+    const answer = await link
+      .request<Extract<AgentToRelay, { type: 'shell_peek_result' }>>({ type: 'shell_peek', sessionId: String(req.params.session), requestId: newId(), bytes }, 10_000)
+      .catch((err: Error) => {
+        throw new RexecError(ErrorCode.AgentOffline, err.message);
+      });
+    const body: SessionRecent = { text: Buffer.from(answer.data, 'base64').toString('utf8'), outputBytes: answer.outputBytes, idleMs: answer.idleMs };
+    res.json(body);
+  });
+
+  /** Types a message into a session, at once or once it has been quiet (AI agents in terminals). */
+  r.post('/agents/:agent/sessions/:session/nudge', requireRole('operator'), async (req, res) => {
+    const body = parseBody(nudgeRequestSchema, req.body);
+    const p = principalOf(res);
+    const { agent, link } = await liveSession(String(req.params.agent), String(req.params.session), p);
+    const timeoutMs = Math.round(body.timeoutSec * 1000);
+    const answer = await link
+      .request<Extract<AgentToRelay, { type: 'shell_nudge_result' }>>(
+        { type: 'shell_nudge', sessionId: String(req.params.session), requestId: newId(), data: body.text, quietMs: Math.round(body.whenIdleSec * 1000), timeoutMs },
+        timeoutMs + 10_000,
+      )
+      .catch((err: Error) => {
+        throw new RexecError(ErrorCode.AgentOffline, err.message);
+      });
+    log.info('nudge', { agent: agent.name, session: String(req.params.session), status: answer.status, by: describePrincipal(p) });
+    const out: NudgeResponse = { status: answer.status, ...(answer.idleMs !== undefined ? { idleMs: answer.idleMs } : {}) };
+    res.json(out);
   });
 
   /** Deleting needs admin, or the agent's own credential (`rexec-agent unregister`). */

@@ -22,6 +22,7 @@ import {
   BROWSER_SUBPROTOCOL,
   SESSION_DEFAULTS,
   decodeFrame,
+  takeNewBytes,
   relayToClientSchema,
   type AgentView,
   type ClientToRelay,
@@ -399,15 +400,14 @@ export class TerminalClient {
 
   private onFrame(buf: Buffer): void {
     const f = decodeFrame(buf);
-    const end = f.offset + f.payload.length;
-    if (end <= this.nextOffset) return; // already have it (replay overlap)
-    if (f.offset > this.nextOffset) this.gaps.push(f.offset - this.nextOffset);
-    const fresh = f.offset >= this.nextOffset ? f.payload : f.payload.subarray(this.nextOffset - f.offset);
-    this.bytes += fresh.length;
-    const chunk = this.decoder.decode(fresh, { stream: true });
+    const n = takeNewBytes(this.nextOffset, f.offset, f.payload);
+    if (!n) return; // already have it (replay overlap)
+    if (n.skipped) this.gaps.push(n.skipped);
+    this.bytes += n.fresh.length;
+    const chunk = this.decoder.decode(n.fresh, { stream: true });
     if (this.opts.keepText !== false) this.text += chunk;
     this.tail = (this.tail + chunk.slice(-256)).slice(-256);
-    this.nextOffset = end;
+    this.nextOffset = n.end;
     if (this.opts.ack !== false && this.nextOffset - this.acked >= SESSION_DEFAULTS.ackEveryBytes / 2) this.ackNow();
   }
 

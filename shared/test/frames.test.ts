@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FrameError, FrameKind, LIMITS, decodeFrame, encodeFrame } from '../src/index.js';
+import { FrameError, FrameKind, LIMITS, decodeFrame, encodeFrame, takeNewBytes } from '../src/index.js';
 
 test('a frame round-trips kind, id, offset and payload', () => {
   const payload = new TextEncoder().encode('héllo \x1b[31mred\x1b[0m');
@@ -45,4 +45,19 @@ test('encoding refuses bad ids, negative offsets and oversized payloads', () => 
   assert.throws(() => encodeFrame(FrameKind.ShellOutput, 'a b', 0, new Uint8Array()), FrameError);
   assert.throws(() => encodeFrame(FrameKind.ShellOutput, 'a', -1, new Uint8Array()), FrameError);
   assert.throws(() => encodeFrame(FrameKind.ShellOutput, 'a', 0, new Uint8Array(LIMITS.maxFramePayloadBytes + 1)), FrameError);
+});
+
+test('takeNewBytes: new bytes only, overlaps trimmed, gaps counted', () => {
+  const p = new TextEncoder().encode('abcdef');
+  assert.equal(takeNewBytes(10, 0, p), null, 'entirely before what we have');
+  assert.equal(takeNewBytes(6, 0, p), null, 'ends exactly where we are');
+  const whole = takeNewBytes(0, 0, p)!;
+  assert.equal(whole.fresh, p, 'in order: the payload itself, not a copy');
+  assert.deepEqual([whole.skipped, whole.end], [0, 6]);
+  const tail = takeNewBytes(4, 0, p)!;
+  assert.equal(new TextDecoder().decode(tail.fresh), 'ef');
+  assert.deepEqual([tail.skipped, tail.end], [0, 6]);
+  const gap = takeNewBytes(2, 5, p)!;
+  assert.equal(gap.fresh, p);
+  assert.deepEqual([gap.skipped, gap.end], [3, 11]);
 });

@@ -20,6 +20,7 @@ import {
   messageTypes,
   parseControlMessage,
   relayToClientSchema,
+  takeNewBytes,
   type ClientToRelay,
   type RelayToClient,
 } from '@rexec/shared';
@@ -217,13 +218,11 @@ export class TerminalLink {
     }
     if (frame.kind !== FrameKind.ShellOutput) return;
     if (this.sessionId !== null && frame.id !== this.sessionId) return;
-    let payload = frame.payload;
-    const end = frame.offset + payload.length;
-    if (end <= this.nextOffset) return; // already shown
-    if (frame.offset < this.nextOffset) payload = payload.subarray(this.nextOffset - frame.offset);
-    else if (frame.offset > this.nextOffset) this.on.gap(frame.offset - this.nextOffset);
-    this.nextOffset = end;
-    this.on.output(payload, end);
+    const n = takeNewBytes(this.nextOffset, frame.offset, frame.payload);
+    if (!n) return; // already shown
+    if (n.skipped) this.on.gap(n.skipped);
+    this.nextOffset = n.end;
+    this.on.output(n.fresh, n.end);
   }
 }
 

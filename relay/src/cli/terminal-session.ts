@@ -13,6 +13,7 @@ import {
   messageTypes,
   parseControlMessage,
   relayToClientSchema,
+  takeNewBytes,
   type ClientToRelay,
 } from '@rexec/shared';
 
@@ -73,12 +74,11 @@ export function attachSession(o: AttachOptions): Promise<SessionEnd> {
       const buf = Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]);
       if (isBinary) {
         const f = decodeFrame(buf);
-        const end = f.offset + f.payload.length;
-        if (end <= nextOffset) return;
-        const fresh = f.offset >= nextOffset ? f.payload : f.payload.subarray(nextOffset - f.offset);
-        if (f.offset > nextOffset) o.out.write(`\r\n[rexec: output skipped: ${f.offset - nextOffset} bytes]\r\n`);
-        nextOffset = end;
-        o.out.write(Buffer.from(fresh), () => {
+        const n = takeNewBytes(nextOffset, f.offset, f.payload);
+        if (!n) return;
+        if (n.skipped) o.out.write(`\r\n[rexec: output skipped: ${n.skipped} bytes]\r\n`);
+        const end = (nextOffset = n.end);
+        o.out.write(Buffer.from(n.fresh), () => {
           if (end - acked >= SESSION_DEFAULTS.ackEveryBytes / 2 || end >= replayEnd) {
             acked = end;
             send({ type: 'ack', offset: acked });

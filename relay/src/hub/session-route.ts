@@ -8,7 +8,7 @@
  * Flow control: viewers acknowledge rendered offsets; the best acknowledgement goes to the agent
  * (`shell_ack`), which sends at most a window beyond it. The relay keeps no output of its own.
  */
-import { FrameKind, encodeFrame, type AgentToRelay, type Frame } from '@rexec/shared';
+import { FrameKind, encodeFrame, takeNewBytes, type AgentToRelay, type Frame } from '@rexec/shared';
 import type { AgentLink } from './agent-link.js';
 import type { SessionSink } from './sinks.js';
 
@@ -122,9 +122,11 @@ export class SessionRoute implements SessionSink {
         }
         continue;
       }
-      if (frame.offset >= v.nextOffset) v.sendFrame(raw); // in order, or a gap the viewer shows
-      else v.sendFrame(encodeFrame(FrameKind.ShellOutput, frame.id, v.nextOffset, frame.payload.subarray(v.nextOffset - frame.offset)));
-      v.nextOffset = end;
+      const n = takeNewBytes(v.nextOffset, frame.offset, frame.payload);
+      if (!n) continue;
+      // Whole frame (in order, or after a gap the viewer shows), or its unseen tail re-framed.
+      v.sendFrame(n.fresh === frame.payload ? raw : encodeFrame(FrameKind.ShellOutput, frame.id, n.end - n.fresh.length, n.fresh));
+      v.nextOffset = n.end;
     }
   }
 

@@ -86,3 +86,18 @@ export function decodeFrame(data: Uint8Array): Frame {
   if (payload.length > LIMITS.maxFramePayloadBytes) throw new FrameError('frame payload too large');
   return { kind: kind as FrameKind, id, offset, payload };
 }
+
+/**
+ * What a consumer that already has every byte before `have` takes from an output frame: the new
+ * bytes, how many were skipped before them (a gap: shown, never hidden), and the new `have`.
+ * Null when the frame holds nothing new (a replay overlapping what was received).
+ */
+export function takeNewBytes(have: number, offset: number, payload: Uint8Array): { fresh: Uint8Array; skipped: number; end: number } | null {
+  const end = offset + payload.length;
+  if (end <= have) return null;
+  return {
+    fresh: offset >= have ? payload : payload.subarray(have - offset),
+    skipped: Math.max(0, offset - have),
+    end,
+  };
+}

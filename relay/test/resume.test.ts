@@ -238,4 +238,18 @@ describe('resume across a relay crash', () => {
     await t.waitFor(new RegExp(`same-pid-${pid}`));
     t.send({ type: 'shell_stop' });
   });
+  test('sessions an agent no longer holds after its restart are reported ended, not listed', async () => {
+    const t = await TerminalClient.open(relay, 'survivor');
+    const sessionId = t.sessionId!;
+    t.close();
+    const listed = async () => (await relay.api<{ sessions: SessionView[] }>('GET', '/api/agents/survivor/sessions')).body.sessions.map((s) => s.id);
+    assert.ok((await listed()).includes(sessionId), 'listed while the agent holds it');
+    // The agent process restarts: its shells end with it (no per-session host yet).
+    await agent.stop();
+    agent = await startAgent(relay, { name: 'survivor', configPath: agent.configPath });
+    await waitUntil('the hello reconciliation', async () => !(await listed()).includes(sessionId), 10_000);
+    const again = await TerminalClient.open(relay, 'survivor', { start: false });
+    again.send({ type: 'shell_attach', sessionId, offset: 0 });
+    assert.equal((await again.waitClosed()).code, CloseCode.SessionEnded);
+  });
 });

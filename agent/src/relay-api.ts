@@ -9,6 +9,7 @@
  * relay's message (safe to show).
  */
 import {
+  apiErrorOf,
   registerAgentResponseSchema,
   rotateCredentialResponseSchema,
   type RegisterAgentRequest,
@@ -56,9 +57,9 @@ async function call(apiUrl: string, path: string, init: RequestInit, opts: Relay
     }
   }
   if (!res.ok) {
-    const e = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-    const message = typeof e?.message === 'string' && e.message ? e.message : `relay answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
-    const code = typeof e?.code === 'string' ? e.code : `http_${res.status}`;
+    const e = apiErrorOf(body);
+    const message = e?.message ?? `relay answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
+    const code = e?.code ?? `http_${res.status}`;
     throw new RelayApiError(message, res.status, code);
   }
   return { status: res.status, body };

@@ -7,7 +7,7 @@
  * goes back to the login page. A 403 "password change required" sends the user to the
  * change-password page.
  */
-import type { AgentView, LoginResponse, MeResponse } from '@rexec/shared';
+import { apiErrorOf, type AgentView, type LoginResponse, type MeResponse } from '@rexec/shared';
 import { navigate, routeAfterLogin } from './nav.js';
 import { clearSession, getSession, token } from './session.js';
 
@@ -63,9 +63,9 @@ export async function request<T>(method: string, path: string, body?: unknown, o
   }
 
   if (!res.ok) {
-    const e = (data as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-    const code = typeof e?.code === 'string' ? e.code : fallbackCode(res.status);
-    const message = typeof e?.message === 'string' && e.message ? e.message : `${res.status} ${res.statusText || 'error'}`.trim();
+    const e = apiErrorOf(data);
+    const code = e?.code ?? fallbackCode(res.status);
+    const message = e?.message ?? `${res.status} ${res.statusText || 'error'}`.trim();
     const err = new ApiError(res.status, code, message);
     if (res.status === 401 && !opts.keepOn401 && opts.auth !== false) {
       clearSession();

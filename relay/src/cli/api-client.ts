@@ -1,5 +1,5 @@
 /** HTTP client for the relay API (used by the `rexec` CLI). */
-import { apiErrorBodySchema, execEventSchema, type ExecEvent } from '@rexec/shared';
+import { apiErrorOf, execEventSchema, type ExecEvent } from '@rexec/shared';
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -24,15 +24,13 @@ export class ApiClient {
       throw new ApiError(0, 'unreachable', `cannot reach the relay at ${this.host}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
     }
     if (!res.ok) {
-      const text = await res.text();
-      let parsed;
+      let e = null;
       try {
-        parsed = apiErrorBodySchema.safeParse(JSON.parse(text));
+        e = apiErrorOf(JSON.parse(await res.text()));
       } catch {
-        parsed = null;
+        /* not JSON */
       }
-      if (parsed?.success) throw new ApiError(res.status, parsed.data.error.code, parsed.data.error.message);
-      throw new ApiError(res.status, 'http_error', `relay answered HTTP ${res.status}`);
+      throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? `relay answered HTTP ${res.status}`);
     }
     return res;
   }

@@ -86,3 +86,9 @@ export function statusForCode(code: ErrorCode): number {
 export function formatZodIssues(error: z.ZodError): { path: string; message: string }[] {
   return error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
 }
+
+/** The `{ code, message }` of a failed response's JSON body, or null when it has none. */
+export function apiErrorOf(body: unknown): { code: string; message: string } | null {
+  const r = apiErrorBodySchema.safeParse(body);
+  return r.success && r.data.error.message ? { code: r.data.error.code, message: r.data.error.message } : null;
+}

@@ -188,8 +188,10 @@ export async function startRelay(opts: StartRelayOptions = {}): Promise<RelayPro
   const env: Record<string, string> = { ...(opts.env ?? {}), ...(pgdb ? { DATABASE_URL: pgdb.url } : {}) };
   let { proc, output, url } = await spawnRelay(dataDir, 0, env);
   const port = Number(new URL(url).port);
-  const password = /one-time password: (\S+)/.exec(output.text)?.[1];
-  if (!password) throw new Error(`no one-time admin password in relay output:\n${output.tail()}`);
+  // The banner and the listening line may arrive in separate chunks of stdout.
+  const password = await waitUntil('the one-time admin password in the relay output', () => /one-time password: (\S+)/.exec(output.text)?.[1], 5000, 20).catch(() => {
+    throw new Error(`no one-time admin password in relay output:\n${output.tail()}`);
+  });
   const tok = runSync(RELAY_BIN, ['token', 'create', '--name', 'harness', '--role', 'admin', '--data-dir', dataDir], env);
   if (tok.status !== 0) throw new Error(`token create failed: ${tok.stderr}`);
 

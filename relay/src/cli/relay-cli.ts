@@ -79,7 +79,6 @@ export function buildRelayProgram(): Command {
         fail(`could not start: ${(err as Error).message}`);
       }
       log.info('relay listening', { url: relay.url, database: relay.db.kind, dataDir: cfg.dataDir });
-      console.log(`Relay listening on ${relay.url}`);
       if (relay.initialAdmin) {
         console.log(
           [
@@ -92,6 +91,8 @@ export function buildRelayProgram(): Command {
           ].join('\n'),
         );
       }
+      // Last, so whoever waits for this line has the banner above it already.
+      console.log(`Relay listening on ${relay.url}`);
       let stopping = false;
       const stop = async (sig: string) => {
         if (stopping) return;

@@ -113,7 +113,7 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     agentId: reg.agent_id,
     // Re-read before every attempt so `refresh-token` applies on the next reconnect.
     credential: () => loadRegistration(opts.configPath, opts.env).registration.token,
-    hello: () => ({ name, hostname: hostname().slice(0, 255), os: osDescription(), arch: process.arch, shell, version: AGENT_VERSION, sessions: sessions.list() }),
+    hello: () => ({ name, hostname: hostname().slice(0, 255), os: osDescription(), arch: process.arch, shell, version: AGENT_VERSION, sessions: sessions.list(), runs: [] }),
     logger: log,
     reconnectBaseMs: opts.reconnectBaseMs ?? LINK_DEFAULTS.reconnectBaseMs,
     reconnectCapMs: opts.reconnectCapMs ?? LINK_DEFAULTS.reconnectCapMs,

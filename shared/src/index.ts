@@ -6,3 +6,5 @@ export * from './protocol/index.js';
 export * from './api/schemas.js';
 export * from './token-format.js';
 export * from './backoff.js';
+export * from './api/runner.js';
+export * from './output/utf8.js';

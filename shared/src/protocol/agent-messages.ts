@@ -1,13 +1,25 @@
 /**
  * JSON control messages on the agent link. Names follow the Rexec agent protocol:
- * relay -> agent: hello, shell_start, shell_input, shell_resize, shell_stop, ping, exec, exec_kill, error
+ * relay -> agent: hello, shell_start, shell_input, shell_resize, shell_stop, ping, exec, exec_kill,
+ *                 run_start, run_kill, run_attach, run_ack, run_forget, error
  * agent -> relay: hello, shell_started, shell_output*, shell_stopped, shell_error, pong,
- *                 exec_started, exec_result, error
- * (*) shell_output and exec output travel as binary frames, see ./frames.ts.
+ *                 exec_started, exec_result, run_started, run_finished, error
+ * (*) shell_output, exec and run output travel as binary frames, see ./frames.ts.
+ * Run messages are defined in ./run-messages.ts.
  */
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { colsSchema, commandFields, envSchema, exactlyOneCommand, idSchema, rowsSchema, shortText } from './fields.js';
+import {
+  heldRunSchema,
+  runAckSchema,
+  runAttachSchema,
+  runFinishedSchema,
+  runForgetSchema,
+  runKillSchema,
+  runStartedSchema,
+  runStartSchema,
+} from './run-messages.js';
 
 const errorMessage = z.object({
   type: z.literal('error'),
@@ -17,6 +29,7 @@ const errorMessage = z.object({
   ref: z.string().max(64).optional(),
   sessionId: idSchema.optional(),
   execId: idSchema.optional(),
+  runId: idSchema.optional(),
 });
 
 // ---- agent -> relay ----------------------------------------------------------------------
@@ -43,6 +56,8 @@ export const agentHelloSchema = z.object({
   shell: shortText(512),
   version: shortText(64),
   sessions: z.array(liveSessionSchema).max(LIMITS.maxSessionsPerAgent).default([]),
+  /** Runs the agent holds: running, finished but not yet forgotten by a relay, or orphaned. */
+  runs: z.array(heldRunSchema).max(LIMITS.maxHeldRuns).default([]),
 });
 
 export const shellStartedSchema = z.object({
@@ -134,6 +149,8 @@ export const agentToRelaySchema = z.discriminatedUnion('type', [
   pongSchema,
   execStartedSchema,
   execResultSchema,
+  runStartedSchema,
+  runFinishedSchema,
   errorMessage,
 ]);
 export type AgentToRelay = z.infer<typeof agentToRelaySchema>;
@@ -247,6 +264,11 @@ export const relayToAgentSchema = z.discriminatedUnion('type', [
   pingSchema,
   execSchema,
   execKillSchema,
+  runStartSchema,
+  runKillSchema,
+  runAttachSchema,
+  runAckSchema,
+  runForgetSchema,
   errorMessage,
 ]);
 export type RelayToAgent = z.infer<typeof relayToAgentSchema>;

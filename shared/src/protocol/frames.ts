@@ -4,7 +4,7 @@
  *   offset  size  field
  *   0       1     kind (FrameKind)
  *   1       1     id length N (1..64), ASCII
- *   2       N     stream id: terminal session id or exec id
+ *   2       N     stream id: terminal session id, exec id or run id
  *   2+N     8     byte offset of the first payload byte in the stream, big-endian uint64
  *                 (values stay below 2^53 so they fit a JS number)
  *   10+N    ...   payload
@@ -24,6 +24,10 @@ export const FrameKind = {
   ExecStdout: 2,
   /** stderr of an exec (agent -> relay). */
   ExecStderr: 3,
+  /** stdout of a run; the offset is in the run's combined output stream (agent -> relay -> viewers). */
+  RunStdout: 4,
+  /** stderr of a run; same combined offset space as RunStdout. */
+  RunStderr: 5,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 const KINDS = new Set<number>(Object.values(FrameKind));

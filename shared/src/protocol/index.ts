@@ -4,6 +4,7 @@ export * from './close-codes.js';
 export * from './errors.js';
 export * from './fields.js';
 export * from './frames.js';
+export * from './run-messages.js';
 export * from './agent-messages.js';
 export * from './browser-messages.js';
 export * from './parse.js';

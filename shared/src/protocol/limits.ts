@@ -26,6 +26,16 @@ export const LIMITS = {
   defaultExecTimeoutMs: 10 * 60 * 1000,
   /** Output an exec keeps per stream before it stops forwarding and flags truncation. */
   maxExecOutputBytes: 10 * 1024 * 1024,
+  /** Default and largest output kept per run (configurable between 64 KiB and this). */
+  defaultRunOutputBytes: 10 * 1024 * 1024,
+  maxRunOutputBytes: 256 * 1024 * 1024,
+  /** Runs one agent reports in hello (running + finished awaiting the relay). */
+  maxHeldRuns: 256,
+  /**
+   * Largest prompt: it reaches the shell as $PROMPT, and Linux refuses a single environment
+   * string over 128 KiB (MAX_ARG_STRLEN), so prompts stay below that with room for the name.
+   */
+  maxPromptBytes: 120 * 1024,
   /** Bytes of a name, tag or description. */
   maxNameLength: 64,
   maxTagLength: 32,

@@ -33,11 +33,14 @@
  *      shell_ack on the agent link; shell_attach and ack on terminal sockets. Closing a terminal
  *      socket detaches instead of stopping the shell. shell_peek / shell_nudge (recent output,
  *      idle time, typed nudges) with their *_result answers.
+ *   3: runs (./run-messages.ts): run_start / run_kill / run_attach / run_ack / run_forget,
+ *      run_started / run_finished, `hello.runs`, RunStdout / RunStderr frames. Runs outlive the
+ *      link: the agent buffers their output until a relay attaches and acknowledges it.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Versions this build can speak; the relay accepts the highest both sides support. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [2];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [3];
 
 /** Sub-protocol a browser asks for on the terminal socket. */
 export const BROWSER_SUBPROTOCOL = 'rexec.v1';

@@ -1,12 +1,12 @@
 /**
  * A running agent (what `rexec-agent start` does in the foreground): loads the registration,
- * claims the pid file, keeps the state file, and wires the link to the session manager and the
- * exec runner.
+ * claims the pid file, keeps the state file, and wires the link to the session manager, the
+ * exec runner and the run manager.
  *
  * Exit codes of the returned `done` promise: 0 after SIGTERM/SIGINT/SIGHUP or stop(), 2 when the relay
  * rejected the agent for good (bad credential, agent deleted, unsupported version, replaced).
  */
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { LINK_DEFAULTS, type RelayHello } from '@rexec/shared';
 import { loadRegistration } from './config.js';
 import { acquirePidFile, releasePidFile } from './daemon.js';
@@ -16,6 +16,8 @@ import { defaultShell, osDescription } from './host-info.js';
 import { AgentLink, agentLinkUrl, type LinkFatalError, type RelayCommand } from './link.js';
 import type { Logger } from './logger.js';
 import { runtimePaths } from './paths.js';
+import { RunManager } from './runs/run-manager.js';
+import { allowedRootsSetting, maxRunsSetting } from './runs/settings.js';
 import { SessionManager } from './sessions/manager.js';
 import type { PtySpawner } from './sessions/pty.js';
 import { StateWriter } from './state-file.js';
@@ -32,7 +34,7 @@ export interface RunAgentOptions {
   reconnectCapMs?: number;
   /** Install SIGTERM/SIGINT handlers (default true). */
   handleSignals?: boolean;
-  /** For tests: a fake PTY. */
+  /** For tests: a fake PTY for terminal sessions (runs always use the real one). */
   spawnPty?: PtySpawner;
 }
 
@@ -55,6 +57,7 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
   const { registration: reg, overrides } = loadRegistration(opts.configPath, opts.env);
   for (const v of overrides.applied) log.info('setting from environment', { variable: v });
   for (const note of overrides.ignored) log.warn(note);
+  const maxRuns = maxRunsSetting(reg, opts.env); // throws on a bad REXEC_AGENT_MAX_RUNS, before the pid file is claimed
   acquirePidFile(paths);
   const state = new StateWriter(paths.state, process.pid);
 
@@ -79,6 +82,19 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     ...sessionTuning(opts.env),
   });
   const execs = new ExecRunner({ sink, gate, shell, ...(reg.working_dir ? { workingDir: reg.working_dir } : {}), logger: log, env: opts.env });
+  const roots = allowedRootsSetting(reg, opts.env, homedir());
+  // Constructing the run manager kills what runs an earlier agent process left behind.
+  const runs = new RunManager({
+    sink,
+    gate,
+    shell,
+    ...(reg.working_dir ? { workingDir: reg.working_dir } : {}),
+    allowedRoots: roots.roots,
+    recordsDir: paths.runs,
+    maxRuns,
+    logger: log,
+    env: opts.env,
+  });
 
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
@@ -99,12 +115,19 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
       case 'exec':
       case 'exec_kill':
         return execs.handle(msg);
+      case 'run_start':
+      case 'run_kill':
+      case 'run_attach':
+      case 'run_ack':
+      case 'run_forget':
+        return runs.handle(msg);
     }
   };
 
-  /** The link is gone: sessions detach and wait for a relay to attach them; execs end with it. */
+  /** The link is gone: sessions and runs detach and wait for a relay to attach them; execs end with it. */
   const dropWork = () => {
     sessions.detachAll();
+    runs.detachAll();
     return execs.killAll().then(() => gate.reset());
   };
 
@@ -113,7 +136,7 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     agentId: reg.agent_id,
     // Re-read before every attempt so `refresh-token` applies on the next reconnect.
     credential: () => loadRegistration(opts.configPath, opts.env).registration.token,
-    hello: () => ({ name, hostname: hostname().slice(0, 255), os: osDescription(), arch: process.arch, shell, version: AGENT_VERSION, sessions: sessions.list(), runs: [] }),
+    hello: () => ({ name, hostname: hostname().slice(0, 255), os: osDescription(), arch: process.arch, shell, version: AGENT_VERSION, sessions: sessions.list(), runs: runs.list() }),
     logger: log,
     reconnectBaseMs: opts.reconnectBaseMs ?? LINK_DEFAULTS.reconnectBaseMs,
     reconnectCapMs: opts.reconnectCapMs ?? LINK_DEFAULTS.reconnectCapMs,
@@ -132,8 +155,8 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
       onDisconnected: ({ code, reason, wasConnected }) => {
         if (wasConnected) log.info('disconnected from relay', { code, reason: reason || undefined });
         state.update({ connectedSince: null });
-        if (sessions.size || execs.size) {
-          log.info('link lost: sessions detached, execs stopped', { sessions: sessions.size, execs: execs.size });
+        if (sessions.size || execs.size || runs.size) {
+          log.info('link lost: sessions and runs detached, execs stopped', { sessions: sessions.size, runs: runs.size, execs: execs.size });
         }
         void dropWork();
       },
@@ -159,8 +182,9 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     stopping ??= (async () => {
       await link.dispose(1000, 'agent stopping');
       const cap = new Promise<void>((r) => setTimeout(r, SHUTDOWN_CAP_MS).unref());
-      // Shells do not outlive the agent process yet (a per-session host is planned): end them.
-      await Promise.race([Promise.all([sessions.stopAll(), execs.killAll()]), cap]);
+      // Shells and runs do not outlive the agent process (a per-session host is planned): end them.
+      // Runs the cap cuts short keep their records, so the next agent start kills what is left.
+      await Promise.race([Promise.all([sessions.stopAll(), execs.killAll(), runs.stopAll()]), cap]);
       gate.dispose();
       if (opts.handleSignals !== false) {
         process.off('SIGTERM', onSignal);
@@ -183,6 +207,8 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     relay: agentLinkUrl(reg.api_url, reg.agent_id),
     pid: process.pid,
     maxSessions: opts.maxSessions ?? DEFAULT_MAX_SESSIONS,
+    allowedRoots: runs.roots.join(':') || '(none)',
+    allowedRootsFrom: roots.source,
   });
   link.start();
   return { done, stop, link };

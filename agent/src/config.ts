@@ -11,7 +11,10 @@
  *   labels       tags (list of strings)
  *   shell        shell for terminals and `command` execs
  *   description  free text
- *   working_dir  start directory for terminals and execs (default $HOME)
+ *   working_dir  start directory for terminals, execs and runs (default $HOME)
+ *   allowed_roots  directories runs may work in (list); default [working_dir, else $HOME].
+ *                Env REXEC_AGENT_ALLOWED_ROOTS (colon-separated) wins over the file.
+ *   max_runs     runs running at once (default 16); env REXEC_AGENT_MAX_RUNS wins.
  *
  * Keys this version does not know are kept when the file is rewritten.
  *
@@ -22,7 +25,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { TOKEN_PREFIX } from '@rexec/shared';
+import { LIMITS, TOKEN_PREFIX } from '@rexec/shared';
 import { writeFileAtomic } from './fs-atomic.js';
 
 export interface AgentConfig {
@@ -34,6 +37,8 @@ export interface AgentConfig {
   shell?: string;
   description?: string;
   working_dir?: string;
+  allowed_roots?: string[];
+  max_runs?: number;
 }
 
 /** A config that names a registration: what `start`, `unregister` and `refresh-token` need. */
@@ -86,6 +91,16 @@ export function parseConfig(text: string, path: string): AgentConfig & Record<st
       throw new ConfigError(`config file ${path}: "labels" must be a list of strings`);
     }
   } else delete cfg.labels;
+  if (cfg.allowed_roots !== undefined && cfg.allowed_roots !== null) {
+    if (!Array.isArray(cfg.allowed_roots) || !cfg.allowed_roots.every((l) => typeof l === 'string')) {
+      throw new ConfigError(`config file ${path}: "allowed_roots" must be a list of directories`);
+    }
+  } else delete cfg.allowed_roots;
+  if (cfg.max_runs !== undefined && cfg.max_runs !== null) {
+    if (typeof cfg.max_runs !== 'number' || !Number.isInteger(cfg.max_runs) || cfg.max_runs < 1 || cfg.max_runs > LIMITS.maxHeldRuns) {
+      throw new ConfigError(`config file ${path}: "max_runs" must be a whole number from 1 to ${LIMITS.maxHeldRuns}`);
+    }
+  } else delete cfg.max_runs;
   if (typeof cfg.api_url === 'string') {
     try {
       normalizeApiUrl(cfg.api_url);

@@ -6,7 +6,8 @@
  * `~/.rexec/agent.json` otherwise.
  *
  * The pid, log and state files live next to the config file and take its base name:
- * `/etc/rexec/agent.yaml` -> `/etc/rexec/agent.pid`, `agent.log`, `agent.state.json`.
+ * `/etc/rexec/agent.yaml` -> `/etc/rexec/agent.pid`, `agent.log`, `agent.state.json`, and the
+ * directory of run records `agent.runs/` (see runs/run-records.ts).
  */
 import { basename, dirname, extname, join, resolve } from 'node:path';
 
@@ -35,6 +36,8 @@ export interface RuntimePaths {
   pid: string;
   log: string;
   state: string;
+  /** Directory of run records (one file per running run), next to the state file. */
+  runs: string;
 }
 
 export function runtimePaths(configPath: string): RuntimePaths {
@@ -45,5 +48,6 @@ export function runtimePaths(configPath: string): RuntimePaths {
     pid: join(dir, `${base}.pid`),
     log: join(dir, `${base}.log`),
     state: join(dir, `${base}.state.json`),
+    runs: join(dir, `${base}.runs`),
   };
 }

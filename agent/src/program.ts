@@ -39,7 +39,12 @@ export function buildProgram(ctx: CliContext, setExitCode: (code: number) => voi
     .option('-d, --description <text>', 'free-text description')
     .option('-s, --shell <path>', 'shell for terminals and command execs (default: $SHELL or /bin/bash)')
     .option('-t, --tags <list>', 'comma-separated tags, e.g. "prod,db"')
-    .option('--working-dir <dir>', 'start directory for terminals and execs (default: $HOME)')
+    .option('--working-dir <dir>', 'start directory for terminals, execs and runs (default: $HOME)')
+    .option(
+      '--allowed-root <dir>',
+      'a directory runs may work in; repeat for more (default: the working dir, else $HOME; env REXEC_AGENT_ALLOWED_ROOTS)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option('--token <token>', 'API token of the relay (rxt_...); env REXEC_TOKEN')
     .option('--host <url>', 'relay URL, e.g. https://relay.example.com; env REXEC_HOST or REXEC_API')
     .option('-f, --force', 'replace an existing registration in the config file')
@@ -56,7 +61,8 @@ export function buildProgram(ctx: CliContext, setExitCode: (code: number) => voi
     .addHelpText(
       'after',
       '\nEnvironment: REXEC_TOKEN (agent credential) and REXEC_HOST / REXEC_API override the config file;\n' +
-        'REXEC_AGENT_RECONNECT_BASE_MS (default 500) and REXEC_AGENT_RECONNECT_CAP_MS (default 30000) tune reconnect backoff.\n' +
+        'REXEC_AGENT_RECONNECT_BASE_MS (default 500) and REXEC_AGENT_RECONNECT_CAP_MS (default 30000) tune reconnect backoff;\n' +
+        'REXEC_AGENT_ALLOWED_ROOTS (colon-separated) and REXEC_AGENT_MAX_RUNS (default 16) override allowed_roots and max_runs.\n' +
         'Exit codes: 0 stopped by signal, 1 error, 2 rejected by the relay (bad credential, agent deleted).',
     )
     .action(run(startCommand));

@@ -1,6 +1,6 @@
 /** The commands that talk HTTP to the relay, run in-process against a fake relay API. */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { registerAgentRequestSchema } from '@rexec/shared';
@@ -160,6 +160,29 @@ test('status shows the registration; --json is machine-readable', LIMIT, async (
   assert.equal(s.registered, true);
   assert.equal(s.running, false);
   assert.equal(s.host, relay.url);
+});
+
+test('register --allowed-root (repeatable) stores allowed_roots; status shows them and where they came from', LIMIT, async (t) => {
+  const { relay, out, cli, config, dir } = await setup(t);
+  mkdirSync(join(dir, 'srv'));
+  const code = await cli('--config', config, 'register', '--host', relay.url, '--token', API_TOKEN, '-n', 'a', '--allowed-root', 'srv', '--allowed-root', '/nonexistent-rexec-root');
+  assert.equal(code, 0, out.stderr);
+  assert.deepEqual(readConfig(config)?.allowed_roots, [join(dir, 'srv'), '/nonexistent-rexec-root']);
+  assert.match(out.stderr, /warning: allowed root \/nonexistent-rexec-root is not an existing directory/);
+  await cli('--config', config, 'status');
+  assert.match(out.stdout, new RegExp(`allowed roots: +${join(dir, 'srv')}, /nonexistent-rexec-root\n`));
+  // Registering again without the option keeps the stored list.
+  await cli('--config', config, 'register', '--host', relay.url, '--token', API_TOKEN, '-n', 'a', '--force');
+  assert.deepEqual(readConfig(config)?.allowed_roots, [join(dir, 'srv'), '/nonexistent-rexec-root']);
+  await cli('--config', config, 'status', '--json');
+  assert.deepEqual(JSON.parse(out.stdout).allowedRoots, [join(dir, 'srv'), '/nonexistent-rexec-root']);
+});
+
+test('status: allowed roots default to the home directory', LIMIT, async (t) => {
+  const { relay, out, cli, config, dir } = await setup(t);
+  await cli('--config', config, 'register', '--host', relay.url, '--token', API_TOKEN, '-n', 'a');
+  await cli('--config', config, 'status');
+  assert.match(out.stdout, new RegExp(`allowed roots: +${dir} \\(default\\)`));
 });
 
 test('unregister deletes on the relay with the agent credential and removes the config', LIMIT, async (t) => {

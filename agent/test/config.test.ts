@@ -41,6 +41,7 @@ test('pid, log and state files sit next to the config and take its base name', (
     pid: '/etc/rexec/agent.pid',
     log: '/etc/rexec/agent.log',
     state: '/etc/rexec/agent.state.json',
+    runs: '/etc/rexec/agent.runs',
   });
   assert.equal(runtimePaths('/x/box2.json').pid, '/x/box2.pid');
 });
@@ -117,6 +118,9 @@ test('invalid files give a clear error naming the file', (t) => {
     ['labels.json', '{"labels": "prod"}', /"labels" must be a list of strings/],
     ['num.json', '{"agent_id": 5}', /"agent_id" must be a string/],
     ['url.json', '{"api_url": "ftp://x"}', /"api_url" must start with http/],
+    ['roots.json', '{"allowed_roots": "/srv"}', /"allowed_roots" must be a list of directories/],
+    ['roots2.yaml', 'allowed_roots: [1]\n', /"allowed_roots" must be a list of directories/],
+    ['maxruns.json', '{"max_runs": 0}', /"max_runs" must be a whole number from 1 to 256/],
   ];
   for (const [name, text, re] of cases) {
     const path = join(dir, name);
@@ -124,6 +128,7 @@ test('invalid files give a clear error naming the file', (t) => {
     assert.throws(() => readConfig(path), (err: unknown) => err instanceof ConfigError && re.test(err.message) && err.message.includes(path), name);
   }
   assert.deepEqual(parseConfig('', join(dir, 'empty.yaml')), {});
+  assert.deepEqual(parseConfig('allowed_roots: [/srv, ~/code]\nmax_runs: 4\n', join(dir, 'ok.yaml')), { allowed_roots: ['/srv', '~/code'], max_runs: 4 });
 });
 
 test('loadRegistration explains what is missing', (t) => {

@@ -22,7 +22,7 @@ function makeLink(t: { after(fn: () => unknown): void }, relay: TestRelay, extra
     apiUrl: relay.url,
     agentId: 'agent-1',
     credential: () => CREDENTIAL,
-    hello: () => ({ name: 'web-1', hostname: 'web-1.local', os: 'TestOS 1', arch: 'x64', shell: '/bin/sh', version: '9.9.9', sessions: [] }),
+    hello: () => ({ name: 'web-1', hostname: 'web-1.local', os: 'TestOS 1', arch: 'x64', shell: '/bin/sh', version: '9.9.9', sessions: [], runs: [] }),
     reconnectBaseMs: 20,
     reconnectCapMs: 100,
     random: () => 1, // always the ceiling: delays are exactly base * 2^n, capped
@@ -70,6 +70,7 @@ test('hello is the first frame, with the credential in the Authorization header 
     shell: '/bin/sh',
     version: '9.9.9',
     sessions: [],
+    runs: [],
   });
   await waitFor(() => rec.connected.length === 1, 'onConnected');
   assert.equal(rec.connected[0]!.heartbeatIntervalMs, 1000);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LINK_DEFAULTS, LIMITS } from '@rexec/shared';
+import { RUN_ENGINE_DEFAULTS, type RunEngineOptions } from './runs/run-engine.js';
 
 export interface RelayConfig {
   port: number;
@@ -18,6 +19,7 @@ export interface RelayConfig {
   helloTimeoutMs: number;
   sessionTtlSeconds: number;
   webDir: string | null;
+  runs: RunEngineOptions;
 }
 
 export interface StartFlags {
@@ -63,6 +65,11 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
     helloTimeoutMs: intEnv(env, 'REXEC_HELLO_TIMEOUT_MS', LIMITS.helloTimeoutMs),
     sessionTtlSeconds: intEnv(env, 'REXEC_SESSION_TTL_SECONDS', 12 * 3600),
     webDir: env.REXEC_WEB_DIR ?? defaultWebDir(),
+    runs: {
+      lostAfterMs: intEnv(env, 'REXEC_RUN_LOST_AFTER_MS', RUN_ENGINE_DEFAULTS.lostAfterMs),
+      watchdogSlackMs: intEnv(env, 'REXEC_RUN_WATCHDOG_SLACK_MS', RUN_ENGINE_DEFAULTS.watchdogSlackMs),
+      flushIntervalMs: RUN_ENGINE_DEFAULTS.flushIntervalMs,
+    },
   };
 }
 

@@ -15,6 +15,9 @@ import { Authenticator } from './auth/principal.js';
 import { ensureInitialAdmin } from './auth/bootstrap.js';
 import { AgentHub } from './hub/agent-hub.js';
 import { ExecService } from './exec/exec-service.js';
+import { loadSecretBox } from './auth/secret-box.js';
+import { RunEngine } from './runs/run-engine.js';
+import { seedBuiltInProfiles } from './runs/profiles.js';
 import { createApp } from './http/app.js';
 import { createUpgradeHandler } from './ws/upgrade.js';
 import { startControlSocket } from './control/socket.js';
@@ -46,13 +49,20 @@ export async function startRelay(cfg: RelayConfig): Promise<RunningRelay> {
     // With the embedded database this relay is the only one: nothing is connected yet.
     if (db.kind === 'embedded') await hub.resetPresence();
     const execs = new ExecService(prisma, hub);
+    const box = loadSecretBox(cfg.dataDir);
+    const seeded = await seedBuiltInProfiles(prisma);
+    if (seeded) log.info('built-in agent profiles added', { profiles: seeded });
+    const runs = new RunEngine(prisma, hub, box, cfg.runs);
+    hub.runHooks = runs;
+    await runs.start();
+    cleanups.unshift(() => runs.stop());
 
     let publicUrl = cfg.publicUrl ?? '';
     let allowOrigin: (o: string) => boolean = () => false;
-    const app = createApp({ prisma, hub, execs, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir });
+    const app = createApp({ prisma, hub, execs, runs, box, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir });
     const server = http.createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 20_000, requestTimeout: 0 }, app);
     server.maxHeadersCount = 100;
-    const upgrades = createUpgradeHandler({ prisma, auth, hub, isOriginAllowed: (o) => allowOrigin(o) });
+    const upgrades = createUpgradeHandler({ prisma, auth, hub, runs, isOriginAllowed: (o) => allowOrigin(o) });
     server.on('upgrade', upgrades.onUpgrade);
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(cfg.port, cfg.bind, resolve));
     const port = (server.address() as AddressInfo).port;

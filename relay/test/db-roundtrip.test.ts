@@ -33,6 +33,33 @@ async function roundTripAll(db: Database): Promise<void> {
   const exec = await p.execRecord.create({ data: { id: 'e1', agentId: agent.id, requestedBy: 'token:t', command: 'uname -a', finishedAt: now, exitCode: 3, signal: 'SIGTERM', timedOut: true, durationMs: 12, error: 'x' } });
   assert.deepEqual(await p.execRecord.findUniqueOrThrow({ where: { id: 'e1' } }), exec);
 
+  const profile = await p.agentProfile.create({
+    data: { name: 'P', slug: 'p', agentType: 'custom', invocationTemplate: 'echo "$PROMPT"', defaultTimeout: 1.5, maxTimeout: 10, shell: '/bin/sh', env: [{ name: 'A', secret: true, value: 'v1:x' }], enabled: false, icon: 'i', pty: true, builtIn: true },
+  });
+  assert.deepEqual(await p.agentProfile.findUniqueOrThrow({ where: { slug: 'p' } }), profile);
+  const prompt = await p.prompt.create({
+    data: { name: 'pr', content: '@notes.md', type: 'file-reference', agentProfileId: profile.id, workingDirectory: '/srv', timeout: 2.5, tags: ['x', 'y'], variables: [{ name: 'M', default: 'd' }] },
+  });
+  assert.deepEqual(await p.prompt.findUniqueOrThrow({ where: { id: prompt.id } }), prompt);
+  const run = await p.run.create({
+    data: {
+      id: 'r1', promptId: prompt.id, scheduleId: 'sch', agentProfileId: profile.id, agentId: agent.id, agentName: 'a1', promptContent: 'hi', workingDirectory: '/srv', command: "echo 'hi'",
+      pty: true, timeoutMinutes: 3, launchSpec: 'v1:abc', pid: 42, status: 'completed', statusReason: 'r', exitCode: 0, signal: 'SIGKILL', stdout: 'o', stderr: 'e', rawOutput: 'oe',
+      outputBytes: 2, truncated: true, startedAt: now, finishedAt: now, durationSeconds: 1.25, triggeredBy: 'schedule', requestedBy: 'user:u1', resourceUsage: { peakRssBytes: 1, cpuUserMs: 2, cpuSystemMs: 3 },
+    },
+  });
+  assert.deepEqual(await p.run.findUniqueOrThrow({ where: { id: 'r1' } }), run);
+  const chunk = await p.runOutputChunk.create({ data: { runId: 'r1', offset: 0, stream: 'stderr', data: new Uint8Array([0, 1, 255]) } });
+  assert.deepEqual(await p.runOutputChunk.findUniqueOrThrow({ where: { runId_offset: { runId: 'r1', offset: 0 } } }), chunk);
+  await assert.rejects(p.agentProfile.create({ data: { name: 'Q', slug: 'p', agentType: 'custom', invocationTemplate: 'x', defaultTimeout: 1, maxTimeout: 1 } }), /Unique constraint/i);
+  await p.agentProfile.delete({ where: { id: profile.id } });
+  assert.equal((await p.prompt.findUniqueOrThrow({ where: { id: prompt.id } })).agentProfileId, null, 'prompts keep living when their profile goes');
+  assert.equal((await p.run.findUniqueOrThrow({ where: { id: 'r1' } })).agentProfileId, null, 'run history outlives its profile');
+  await p.prompt.delete({ where: { id: prompt.id } });
+  assert.equal((await p.run.findUniqueOrThrow({ where: { id: 'r1' } })).promptId, null, 'run history outlives its prompt');
+  await p.run.delete({ where: { id: 'r1' } });
+  assert.equal(await p.runOutputChunk.count(), 0, 'output chunks cascade with their run');
+
   // Unique constraints and cascades exist in the SQL as the schema says.
   await assert.rejects(p.agent.create({ data: { name: 'a1', credentialHash: 'other' } }), /Unique constraint/i);
   await p.agent.delete({ where: { id: agent.id } });
@@ -44,7 +71,7 @@ test('embedded (PGlite): migrate, round-trip every model, reopen applies nothing
   const dir = tempDir('dbtest');
   try {
     const db = await openDatabase({ dataDir: dir });
-    assert.deepEqual(db.applied, ['0001_init']);
+    assert.deepEqual(db.applied, ['0001_init', '0002_runner']);
     await roundTripAll(db);
     // A second opener of the same data dir is refused while the first holds it.
     await assert.rejects(openDatabase({ dataDir: dir }), (err) => err instanceof DataDirBusyError);
@@ -61,7 +88,7 @@ test('PostgreSQL: migrate, round-trip every model, concurrent opens migrate once
   const pg = await createPgDatabase();
   try {
     const [a, b] = await Promise.all([openDatabase({ dataDir: tempDir('x'), databaseUrl: pg.url }), openDatabase({ dataDir: tempDir('y'), databaseUrl: pg.url })]);
-    assert.deepEqual([...a.applied, ...b.applied], ['0001_init'], 'exactly one of two concurrent relays applies the migration');
+    assert.deepEqual([...a.applied, ...b.applied], ['0001_init', '0002_runner'], 'exactly one of two concurrent relays applies the migration');
     await roundTripAll(a);
     await a.close();
     await b.close();

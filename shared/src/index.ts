@@ -8,3 +8,6 @@ export * from './token-format.js';
 export * from './backoff.js';
 export * from './api/runner.js';
 export * from './output/utf8.js';
+export * from './runner/template.js';
+export * from './runner/examples.js';
+export * from './output/ansi.js';

@@ -1,4 +1,6 @@
 /** `rexec-agent register`: enrol this server with a relay and store the agent credential. */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { formatZodIssues, registerAgentRequestSchema, TOKEN_PREFIX } from '@rexec/shared';
 import { isRegistered, normalizeApiUrl, readConfig, writeConfig, type AgentConfig } from '../config.js';
 import { runningPid } from '../daemon.js';
@@ -15,6 +17,8 @@ export interface RegisterOptions {
   token?: string;
   host?: string;
   workingDir?: string;
+  /** --allowed-root, repeatable. */
+  allowedRoot?: string[];
   force?: boolean;
 }
 
@@ -84,7 +88,14 @@ export async function registerCommand(opts: RegisterOptions, globals: GlobalOpti
   const workingDir = opts.workingDir ?? existing?.working_dir;
   if (workingDir) next.working_dir = workingDir;
   else delete next.working_dir;
+  // Given roots replace the stored ones; without --allowed-root the file's list stays.
+  const roots = opts.allowedRoot?.length ? [...new Set(opts.allowedRoot.map((r) => resolve(ctx.cwd, r)))] : existing?.allowed_roots;
+  if (roots?.length) next.allowed_roots = roots;
+  else delete next.allowed_roots;
   writeConfig(configPath, next);
+  for (const root of opts.allowedRoot?.length ? (roots ?? []) : []) {
+    if (!isDirectory(root)) ctx.stderr(`warning: allowed root ${root} is not an existing directory; the agent ignores it until it is\n`);
+  }
 
   const configFlag = configPath === defaultConfigPath(ctx) && !ctx.env.REXEC_CONFIG ? '' : ` --config ${configPath}`;
   ctx.stdout(`registered agent "${agent.name}" (id ${agent.id}) with ${apiUrl}\n`);
@@ -95,4 +106,12 @@ export async function registerCommand(opts: RegisterOptions, globals: GlobalOpti
     ctx.stdout(`start it with: rexec-agent${configFlag} start --daemon\n`);
   }
   return 0;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -2,6 +2,7 @@
 import { applyEnvOverrides, isRegistered, readConfig } from '../config.js';
 import { runningPid } from '../daemon.js';
 import { runtimePaths } from '../paths.js';
+import { allowedRootsSetting, type AllowedRootsSource } from '../runs/settings.js';
 import { readState } from '../state-file.js';
 import { configPathFor, type CliContext, type GlobalOptions } from './context.js';
 
@@ -17,6 +18,9 @@ export interface StatusReport {
   host: string | null;
   shell: string | null;
   tags: string[];
+  /** Directories runs may work in (as configured, before realpath), and where that came from. */
+  allowedRoots: string[];
+  allowedRootsFrom: AllowedRootsSource;
   running: boolean;
   pid: number | null;
   connected: boolean;
@@ -33,6 +37,7 @@ export function statusReport(globals: GlobalOptions, ctx: CliContext): StatusRep
   const pid = runningPid(paths);
   const state = readState(paths.state);
   const live = pid !== null && state?.pid === pid ? state : null;
+  const roots = allowedRootsSetting(cfg ?? {}, ctx.env, ctx.homedir);
   return {
     config: configPath,
     registered: isRegistered(cfg),
@@ -41,6 +46,8 @@ export function statusReport(globals: GlobalOptions, ctx: CliContext): StatusRep
     host: cfg?.api_url ?? null,
     shell: cfg?.shell ?? null,
     tags: cfg?.labels ?? [],
+    allowedRoots: roots.roots,
+    allowedRootsFrom: roots.source,
     running: pid !== null,
     pid,
     connected: !!live?.connectedSince,
@@ -62,6 +69,8 @@ export async function statusCommand(opts: StatusOptions, globals: GlobalOptions,
   ];
   if (r.registered) {
     rows.push(['agent id', r.agentId ?? ''], ['name', r.name ?? ''], ['host', r.host ?? ''], ['shell', r.shell ?? ''], ['tags', r.tags.join(', ') || '(none)']);
+    const from = r.allowedRootsFrom === 'REXEC_AGENT_ALLOWED_ROOTS' ? ' (from REXEC_AGENT_ALLOWED_ROOTS)' : r.allowedRootsFrom === 'allowed_roots' ? '' : ' (default)';
+    rows.push(['allowed roots', `${r.allowedRoots.join(', ')}${from}`]);
   }
   rows.push(['running', r.running ? `yes (pid ${r.pid})` : 'no']);
   if (r.running) rows.push(['connected', r.connectedSince ? `since ${r.connectedSince}` : 'no']);

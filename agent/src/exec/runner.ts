@@ -24,7 +24,8 @@ import { childEnv } from '../child-env.js';
 import type { FlowGate } from '../flow.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { LinkSink } from '../sink.js';
-import { groupAlive, signalGroup } from './process-group.js';
+import { terminateGroup } from './process-group.js';
+import { spawnErrorMessage } from './spawn-error.js';
 
 export type ExecControl = ExecMessage | { type: 'exec_kill'; execId: string };
 
@@ -240,20 +241,11 @@ class RunningExec {
     this.groupSettled = false;
     this.timedOut = timedOut;
     this.log.info('exec terminating', { exec: this.msg.execId, pgid, timedOut });
-    const settle = () => {
-      clearInterval(poll);
-      clearTimeout(kill);
+    terminateGroup(pgid, this.msg.killGraceMs, (killSent) => {
+      this.killSent = killSent;
       this.groupSettled = true;
       this.finish();
-    };
-    const poll = setInterval(() => {
-      if (!groupAlive(pgid)) settle();
-    }, 25);
-    const kill = setTimeout(() => {
-      this.killSent = signalGroup(pgid, 'SIGKILL');
-      settle();
-    }, this.msg.killGraceMs);
-    if (!signalGroup(pgid, 'SIGTERM')) settle();
+    });
   }
 
   private finish(): void {
@@ -295,12 +287,6 @@ class RunningExec {
     }, ms);
     this.timers.add(t);
   }
-}
-
-function spawnErrorMessage(file: string, err: NodeJS.ErrnoException): string {
-  if (err.code === 'ENOENT') return `command not found: ${file}`;
-  if (err.code === 'EACCES') return `permission denied: ${file}`;
-  return `cannot start ${file}: ${err.message}`;
 }
 
 function isDirectory(path: string): boolean {

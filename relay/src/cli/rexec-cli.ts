@@ -5,41 +5,9 @@ import type { AgentView, MeResponse, NudgeResponse, SessionRecent, SessionView }
 import { attachSession, type SessionEnd } from './terminal-session.js';
 import { ApiClient, ApiError } from './api-client.js';
 import { loadCliConfig, saveCliConfig } from './cli-config.js';
+import { ago, client, EXIT, fail, table } from './cli-util.js';
+import { addRunnerCommands } from './runner-commands.js';
 import { RELAY_VERSION } from '../version.js';
-
-/** Exit codes of `rexec exec` besides the remote exit code (ssh/timeout conventions). */
-export const EXIT = { error: 255, timeout: 124, usage: 2 } as const;
-
-function fail(message: string, code: number = EXIT.error): never {
-  process.stderr.write(`rexec: ${message}\n`);
-  process.exit(code);
-}
-
-function client(): ApiClient {
-  let cfg;
-  try {
-    cfg = loadCliConfig();
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  if (!cfg) fail('not logged in: run `rexec login --host URL --token TOKEN` (or set REXEC_HOST and REXEC_TOKEN)', EXIT.usage);
-  return new ApiClient(cfg.host, cfg.token);
-}
-
-function ago(iso: string | null): string {
-  if (!iso) return 'never';
-  const s = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
-  if (s < 5) return 'just now';
-  if (s < 60) return `${s}s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
-  return `${Math.floor(s / 86400)}d ago`;
-}
-
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
-}
 
 export function buildCliProgram(): Command {
   const program = new Command('rexec').description('Reach your servers through a Rexec relay.').version(RELAY_VERSION).showHelpAfterError();
@@ -233,6 +201,8 @@ ${EXIT.error} when the command could not run (agent offline, not found, relay er
         fail((err as Error).message);
       }
     });
+
+  addRunnerCommands(program);
 
   program
     .command('logout')

@@ -15,12 +15,20 @@ import { securityHeaders } from './security-headers.js';
 import { authRouter } from './routes/auth.js';
 import { agentsRouter } from './routes/agents.js';
 import { tokensRouter } from './routes/tokens.js';
+import { profilesRouter } from './routes/profiles.js';
+import { promptsRouter } from './routes/prompts.js';
+import { runsRouter } from './routes/runs.js';
+import { settingsRouter } from './routes/settings.js';
+import type { RunEngine } from '../runs/run-engine.js';
+import type { SecretBox } from '../auth/secret-box.js';
 import { RELAY_VERSION } from '../version.js';
 
 export interface AppDeps {
   prisma: PrismaClient;
   hub: AgentHub;
   execs: ExecService;
+  runs: RunEngine;
+  box: SecretBox;
   signer: JwtSigner;
   auth: Authenticator;
   dataDir: string;
@@ -43,6 +51,10 @@ export function createApp(d: AppDeps): express.Express {
   api.use(authenticate(d.auth));
   api.use(agentsRouter(d.prisma, d.hub, d.execs));
   api.use(tokensRouter(d.prisma));
+  api.use(profilesRouter(d.prisma, d.box, d.runs));
+  api.use(promptsRouter(d.prisma));
+  api.use(runsRouter(d.prisma, d.box, d.runs));
+  api.use(settingsRouter(d.prisma, d.runs));
   api.use(notFoundHandler);
   api.use(errorHandler);
   app.use('/api', (_req, res, next) => {

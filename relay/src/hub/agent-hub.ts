@@ -7,6 +7,7 @@ import { CloseCode, type AgentHello } from '@rexec/shared';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { log } from '../log.js';
 import { AgentLink, type LinkTiming } from './agent-link.js';
+import type { RunHooks } from './sinks.js';
 
 /** lastSeenAt is written at most this often while a link is up. */
 const LAST_SEEN_WRITE_MS = 30_000;
@@ -14,6 +15,8 @@ const LAST_SEEN_WRITE_MS = 30_000;
 export class AgentHub {
   private readonly links = new Map<string, AgentLink>();
   private readonly lastSeenWrites = new Map<string, number>();
+  /** Set once the run engine exists (it needs the hub to reach agents). */
+  runHooks: RunHooks | undefined;
 
   constructor(private readonly prisma: PrismaClient, private readonly timing: LinkTiming) {}
 
@@ -39,6 +42,7 @@ export class AgentHub {
       onReady: (l, hello) => this.onReady(l, hello),
       onSeen: (l) => this.onSeen(l),
       onClosed: (l, code, reason) => this.onClosed(l, code, reason),
+      runs: () => this.runHooks,
     });
     this.links.set(agent.id, link);
     if (previous) previous.close(CloseCode.Replaced, 'replaced by a newer connection of the same agent');
@@ -80,6 +84,7 @@ export class AgentHub {
         data: { endedAt: now, endReason: 'lost' },
       })
       .catch(() => {});
+    if (link.state === 'ready') this.runHooks?.onAgentReady(link, hello.runs);
   }
 
   private onSeen(link: AgentLink): void {
@@ -93,6 +98,7 @@ export class AgentHub {
     log.info('agent disconnected', { agent: link.agentName, code, reason: reason || undefined });
     if (this.links.get(link.agentId) !== link) return; // replaced: the newer link owns presence
     this.links.delete(link.agentId);
+    this.runHooks?.onAgentGone(link.agentId);
     this.prisma.agent
       .updateMany({ where: { id: link.agentId }, data: { status: 'offline', lastSeenAt: new Date() } })
       .catch((err) => log.warn('could not record agent offline', { agent: link.agentName, err: err.message }));

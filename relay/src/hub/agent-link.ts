@@ -20,7 +20,7 @@ import {
 } from '@rexec/shared';
 import { TokenBucket } from '../rate-limit.js';
 import { log } from '../log.js';
-import type { ExecSink } from './sinks.js';
+import type { ExecSink, RunHooks } from './sinks.js';
 import { SessionRoute } from './session-route.js';
 
 const AGENT_MESSAGE_TYPES = messageTypes(agentToRelaySchema);
@@ -39,6 +39,8 @@ export interface AgentLinkEvents {
   onReady(link: AgentLink, hello: AgentHello): void;
   onSeen(link: AgentLink): void;
   onClosed(link: AgentLink, code: number, reason: string): void;
+  /** Run traffic goes to the run engine. */
+  runs(): RunHooks | undefined;
 }
 
 export class AgentLink {
@@ -150,6 +152,8 @@ export class AgentLink {
     this.invalidStreak = 0;
     if (frame.kind === FrameKind.ShellOutput) {
       this.sessions.get(frame.id)?.onOutput(buf, frame);
+    } else if (frame.kind === FrameKind.RunStdout || frame.kind === FrameKind.RunStderr) {
+      this.events.runs()?.onRunOutput(this, frame);
     } else {
       this.execs.get(frame.id)?.onOutput(frame.kind === FrameKind.ExecStdout ? 'stdout' : 'stderr', frame.payload);
     }
@@ -224,9 +228,13 @@ export class AgentLink {
         this.execs.delete(msg.execId);
         return sink?.onResult(msg);
       }
+      case 'run_started':
+      case 'run_finished':
+        return this.events.runs()?.onRunMessage(this, msg);
       case 'error':
         log.warn('agent reported an error', { agent: this.agentName, code: msg.code, message: msg.message, ref: msg.ref });
         if (msg.sessionId) this.sessions.get(msg.sessionId)?.onError({ code: msg.code, message: msg.message });
+        if (msg.runId) this.events.runs()?.onRunError(this, msg.runId, msg.code, msg.message, msg.ref);
         return;
     }
   }

@@ -20,3 +20,15 @@ export interface ExecSink {
   onResult(msg: Msg<'exec_result'>): void;
   onAgentGone(reason: string): void;
 }
+
+/** The run engine's view of agent links (one engine per relay, for all agents). */
+export interface RunHooks {
+  /** hello arrived: `held` lists the runs the agent holds. */
+  onAgentReady(link: import('./agent-link.js').AgentLink, held: import('@rexec/shared').HeldRun[]): void;
+  /** The agent's link closed (not replaced by a newer one). */
+  onAgentGone(agentId: string): void;
+  onRunMessage(link: import('./agent-link.js').AgentLink, msg: Msg<'run_started'> | Msg<'run_finished'>): void;
+  onRunOutput(link: import('./agent-link.js').AgentLink, frame: Frame): void;
+  /** The agent answered a run message with an error (e.g. run_kill for a run it does not hold). */
+  onRunError(link: import('./agent-link.js').AgentLink, runId: string, code: string, message: string, ref?: string): void;
+}

@@ -7,6 +7,7 @@
  *                              (`?token=` accepted for compatibility, never logged)
  *   /ws/terminal/{agent}       terminal; agent by id or name; session JWT in the
  *                              Sec-WebSocket-Protocol header, or `Authorization: Bearer` (CLI)
+ *   /ws/runs/{run}?offset=N    follow a run's output and status (viewer role); same auth
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -25,11 +26,14 @@ import { KeyedRateLimiter } from '../rate-limit.js';
 import { log } from '../log.js';
 import { TerminalBridge } from './terminal-bridge.js';
 import { findAgent } from '../agents/lookup.js';
+import type { RunEngine } from '../runs/run-engine.js';
+import { followRun } from './run-socket.js';
 
 export interface UpgradeDeps {
   prisma: PrismaClient;
   auth: Authenticator;
   hub: AgentHub;
+  runs: RunEngine;
   isOriginAllowed(origin: string): boolean;
 }
 
@@ -79,18 +83,35 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
       return;
     }
 
-    m = /^\/ws\/terminal\/([^/]{1,128})\/?$/.exec(url.pathname);
-    if (m) {
+    /** A person's socket (browser or CLI): Origin, credentials and role, all before the 101. */
+    const personal = async (what: string, min: 'viewer' | 'operator'): Promise<Principal> => {
       const origin = req.headers.origin;
-      // Browsers always send Origin; a cross-site page must never reach a terminal.
+      // Browsers always send Origin; a cross-site page must never reach a terminal or a run.
       if (origin !== undefined && !deps.isOriginAllowed(origin)) {
-        log.warn('terminal upgrade refused: origin not allowed', { origin, ip });
+        log.warn(`${what} upgrade refused: origin not allowed`, { origin, ip });
         throw new RexecError(ErrorCode.Forbidden, `origin ${origin} is not allowed`);
       }
       const principal: Principal | null = await deps.auth.authenticate(terminalSecret(req));
       if (!principal || principal.kind === 'agent') throw new RexecError(ErrorCode.Unauthorized, 'sign in first: missing, invalid or expired session');
       if (principal.kind === 'user' && principal.mustChangePassword) throw new RexecError(ErrorCode.Forbidden, 'password change required');
-      if (!hasRole(principal, 'operator')) throw new RexecError(ErrorCode.Forbidden, 'terminals need the operator role');
+      if (!hasRole(principal, min)) throw new RexecError(ErrorCode.Forbidden, `${what}s need the ${min} role`);
+      return principal;
+    };
+
+    m = /^\/ws\/runs\/([A-Za-z0-9_-]{1,64})\/?$/.exec(url.pathname);
+    if (m) {
+      await personal('run socket', 'viewer');
+      const runId = m[1]!;
+      const offset = Number(url.searchParams.get('offset') ?? '0');
+      if (!Number.isSafeInteger(offset) || offset < 0) throw new RexecError(ErrorCode.ValidationFailed, 'offset must be a non-negative integer');
+      if (!(await deps.prisma.run.findUnique({ where: { id: runId }, select: { id: true } }))) throw new RexecError(ErrorCode.NotFound, 'no such run');
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => followRun(ws, runId, offset, deps.runs, deps.prisma));
+      return;
+    }
+
+    m = /^\/ws\/terminal\/([^/]{1,128})\/?$/.exec(url.pathname);
+    if (m) {
+      const principal = await personal('terminal', 'operator');
       const agent = await findAgent(deps.prisma, decodeURIComponent(m[1]!));
       if (!agent) throw new RexecError(ErrorCode.NotFound, 'no such agent');
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => new TerminalBridge(ws, { id: agent.id, name: agent.name }, principal, deps.hub, deps.prisma));

@@ -242,14 +242,16 @@ export const dryRunResponseSchema = z.object({
 });
 export type DryRunResponse = z.infer<typeof dryRunResponseSchema>;
 
-/** Events on the run socket `/ws/runs/{id}` (output travels as RunStdout/RunStderr binary frames). */
+/**
+ * Events on the run socket `/ws/runs/{id}?offset=N` (output from byte N travels as RunStdout /
+ * RunStderr binary frames; a `run` event follows every status change; the relay closes with
+ * CloseCode.RunEnded once the run has ended and all output was sent).
+ */
 export const runSocketEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run'), run: runViewSchema }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
 ]);
 export type RunSocketEvent = z.infer<typeof runSocketEventSchema>;
-/** First (and only) message a run-socket client may send: where to start. */
-export const runSubscribeSchema = z.object({ type: z.literal('subscribe'), offset: z.number().int().nonnegative().default(0) });
 
 // ---- settings ----------------------------------------------------------------------------------
 

@@ -29,6 +29,10 @@ export const CloseCode = {
   SessionEnded: 4011,
   /** No heartbeat in time. */
   DeadLink: 4012,
+  /** A run socket's reader fell too far behind; reconnect with ?offset= to resume. */
+  TooSlow: 4013,
+  /** The run ended and all of its output was sent. */
+  RunEnded: 4014,
   /** Unexpected relay-side failure. */
   InternalError: 4500,
 } as const;

@@ -17,7 +17,7 @@ export const tagSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'tags use only letters, digits, ".", "_", ":" and "-"');
 export const tagsSchema = z.array(tagSchema).max(LIMITS.maxTags);
 export const envSchema = z
-  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are [A-Za-z_][A-Za-z0-9_]*'), z.string().max(32 * 1024))
+  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are [A-Za-z_][A-Za-z0-9_]*'), z.string().max(LIMITS.maxPromptBytes))
   .refine((e) => Object.keys(e).length <= LIMITS.maxEnvVars, `at most ${LIMITS.maxEnvVars} environment variables`);
 export const shortText = (max: number) => z.string().max(max);
 

@@ -14,6 +14,7 @@ import type { DryRunResponse, ProfileView, RunnerSettings, RunView, ValidateTemp
 import { followRun } from '../src/cli/follow-run.js';
 import { CLI_BIN, run, spawnAgent, startAgent, startRelay, tempDir, waitForAgentStatus, waitUntil, type AgentProc, type RelayProc } from './harness.js';
 
+const relay_pg = () => process.env.REXEC_TEST_DATABASE === 'postgres';
 const ENDED = new Set(['completed', 'failed', 'timeout', 'killed', 'lost']);
 
 /** No process of the group is left (zombies waiting for a reaper do not count). */
@@ -214,6 +215,17 @@ describe('agent runner', () => {
     assert.ok(tv.pid && groupGone(tv.pid), 'nothing of the timed-out run survives');
   });
 
+  test('PTY mode: the template runs under a terminal of the requested size; output is stored clean and raw', async () => {
+    const pty = await api<{ profile: ProfileView }>('POST', '/api/profiles', { name: 'Tty', agentType: 'custom', invocationTemplate: 'cd "$WORKING_DIR" && sh -c "$PROMPT"', pty: true });
+    assert.equal(pty.status, 201);
+    const r = await waitEnd((await submit({ profile: pty.body.profile.slug, prompt: "[ -t 1 ] && echo is-a-tty; stty size; printf '\\033[31mred\\033[0m\\n'" })).id);
+    assert.equal(r.status, 'completed', r.statusReason ?? '');
+    assert.equal(r.pty, true);
+    const o = await output(r.id);
+    assert.equal(o.stdout, 'is-a-tty\n50 200\nred\n');
+    assert.match(o.rawOutput, /\x1b\[31mred\x1b\[0m\r\n/);
+  });
+
   test('prompt injection: quotes, backticks, $(...), newlines and ; arrive byte-exact and run nothing', async () => {
     const evil = `it's "quoted" \`touch pwned-backtick\` $(touch pwned-subst) ; touch pwned-semicolon\n$HOME \${PATH} \\ 'x' && touch pwned-and | tee pwned-pipe\r\n\u00e9\u{1f600} {{NOT_A_VAR}} %s %n`;
     const r = await submit({ profile: printProfile.slug, prompt: evil });
@@ -341,6 +353,27 @@ describe('agent runner', () => {
       assert.ok(!utf.stdout.includes('\uFFFD'), 'no broken character');
     } finally {
       await setSettings({ outputCapBytes: 10 * 1024 * 1024 });
+    }
+  });
+
+  test('output retention deletes old output and keeps the run record (PostgreSQL: the test ages a run in the database)', { skip: !relay_pg() }, async () => {
+    const r = await waitEnd((await submit({ prompt: 'echo keep-me-for-a-while' })).id);
+    const pg = new (await import('pg')).default.Client({ connectionString: relay.databaseUrl });
+    await pg.connect();
+    try {
+      await pg.query(`UPDATE runs SET finished_at = now() - interval '10 days' WHERE id = $1`, [r.id]);
+    } finally {
+      await pg.end();
+    }
+    await setSettings({ outputRetentionDays: 30 });
+    assert.match((await output(r.id)).stdout, /keep-me/, 'younger than the retention: kept');
+    await setSettings({ outputRetentionDays: 7 });
+    try {
+      const o = await output(r.id);
+      assert.deepEqual(o, { stdout: '', stderr: '', rawOutput: '' });
+      assert.equal((await get(r.id)).status, 'completed', 'the run record stays');
+    } finally {
+      await setSettings({ outputRetentionDays: 0 });
     }
   });
 

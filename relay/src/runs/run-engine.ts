@@ -70,6 +70,7 @@ interface LiveRun {
 }
 
 const FLUSH_BYTES = 256 * 1024;
+const RETENTION_SWEEP_MS = 3600_000;
 
 export class RunEngine implements RunHooks {
   private readonly live = new Map<string, LiveRun>();
@@ -77,6 +78,7 @@ export class RunEngine implements RunHooks {
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
   private stopped = false;
+  private retentionTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -95,10 +97,32 @@ export class RunEngine implements RunHooks {
     }
     if (running.length) log.info('runs still running from before the restart: waiting for their agents', { runs: running.length });
     this.pump();
+    void this.applyRetention();
+    this.retentionTimer = setInterval(() => void this.applyRetention(), RETENTION_SWEEP_MS);
+    this.retentionTimer.unref();
+  }
+
+  /**
+   * Output retention (runner setting outputRetentionDays, 0 = keep forever): the output of runs
+   * that ended longer ago is deleted; the run records stay for history and analytics. Runs at
+   * start, hourly, and when the settings change.
+   */
+  async applyRetention(): Promise<number> {
+    const { outputRetentionDays: days } = await loadRunnerSettings(this.prisma);
+    if (!days) return 0;
+    const cutoff = new Date(Date.now() - days * 86_400_000);
+    const old = { finishedAt: { lt: cutoff }, status: { notIn: ['queued', 'running'] } };
+    const [, cleared] = await this.prisma.$transaction([
+      this.prisma.runOutputChunk.deleteMany({ where: { run: old } }),
+      this.prisma.run.updateMany({ where: { ...old, OR: [{ rawOutput: { not: '' } }, { stdout: { not: '' } }, { stderr: { not: '' } }] }, data: { rawOutput: '', stdout: '', stderr: '' } }),
+    ]);
+    if (cleared.count) log.info('run output past retention deleted', { runs: cleared.count, days });
+    return cleared.count;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.retentionTimer);
     for (const l of this.live.values()) {
       clearTimeout(l.watchdog);
       clearTimeout(l.lostTimer);

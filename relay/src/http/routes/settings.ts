@@ -19,6 +19,7 @@ export function settingsRouter(prisma: PrismaClient, engine: RunEngine): Router 
     const settings = await saveRunnerSettings(prisma, patch);
     log.info('runner settings changed', { ...patch, by: describePrincipal(principalOf(res)) });
     engine.pump(); // a higher limit may let queued runs start
+    await engine.applyRetention();
     res.json({ settings });
   });
   return r;

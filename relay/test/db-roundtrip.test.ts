@@ -15,10 +15,12 @@ async function roundTripAll(db: Database): Promise<void> {
   const setting = await p.setting.create({ data: { key: 'k', value: 'v' } });
   assert.deepEqual(await p.setting.findUniqueOrThrow({ where: { key: 'k' } }), setting);
 
-  const user = await p.user.create({ data: { username: 'u1', passwordHash: 'h', role: 'viewer', disabled: true, mustChangePassword: true, passwordVersion: 3 } });
+  const user = await p.user.create({
+    data: { username: 'u1', passwordHash: 'h', role: 'viewer', disabled: true, mustChangePassword: true, passwordVersion: 3, agentTags: ['staging'], failedLogins: 2, lockedUntil: now, lastLoginAt: now },
+  });
   assert.deepEqual(await p.user.findUniqueOrThrow({ where: { id: user.id } }), user);
 
-  const token = await p.apiToken.create({ data: { name: 't', role: 'admin', tokenHash: 'th', prefix: 'rxt_abcd', userId: user.id, expiresAt: now, lastUsedAt: now, revokedAt: now } });
+  const token = await p.apiToken.create({ data: { name: 't', role: 'admin', tokenHash: 'th', prefix: 'rxt_abcd', agentTags: ['a', 'b'], userId: user.id, expiresAt: now, lastUsedAt: now, revokedAt: now } });
   assert.deepEqual(await p.apiToken.findUniqueOrThrow({ where: { tokenHash: 'th' } }), token);
 
   const agent = await p.agent.create({
@@ -60,6 +62,9 @@ async function roundTripAll(db: Database): Promise<void> {
   await p.run.delete({ where: { id: 'r1' } });
   assert.equal(await p.runOutputChunk.count(), 0, 'output chunks cascade with their run');
 
+  const audit = await p.auditEvent.create({ data: { at: now, actor: 'user:u1', action: 'auth.login', target: 'u1', ip: '::1', details: { a: 1 }, prevHash: 'p', hash: 'h1' } });
+  assert.deepEqual(await p.auditEvent.findUniqueOrThrow({ where: { seq: audit.seq } }), audit);
+
   // Unique constraints and cascades exist in the SQL as the schema says.
   await assert.rejects(p.agent.create({ data: { name: 'a1', credentialHash: 'other' } }), /Unique constraint/i);
   await p.agent.delete({ where: { id: agent.id } });
@@ -71,7 +76,7 @@ test('embedded (PGlite): migrate, round-trip every model, reopen applies nothing
   const dir = tempDir('dbtest');
   try {
     const db = await openDatabase({ dataDir: dir });
-    assert.deepEqual(db.applied, ['0001_init', '0002_runner']);
+    assert.deepEqual(db.applied, ['0001_init', '0002_runner', '0004_security']);
     await roundTripAll(db);
     // A second opener of the same data dir is refused while the first holds it.
     await assert.rejects(openDatabase({ dataDir: dir }), (err) => err instanceof DataDirBusyError);
@@ -88,7 +93,7 @@ test('PostgreSQL: migrate, round-trip every model, concurrent opens migrate once
   const pg = await createPgDatabase();
   try {
     const [a, b] = await Promise.all([openDatabase({ dataDir: tempDir('x'), databaseUrl: pg.url }), openDatabase({ dataDir: tempDir('y'), databaseUrl: pg.url })]);
-    assert.deepEqual([...a.applied, ...b.applied], ['0001_init', '0002_runner'], 'exactly one of two concurrent relays applies the migration');
+    assert.deepEqual([...a.applied, ...b.applied], ['0001_init', '0002_runner', '0004_security'], 'exactly one of two concurrent relays applies the migration');
     await roundTripAll(a);
     await a.close();
     await b.close();

@@ -18,6 +18,7 @@ import { ExecService } from './exec/exec-service.js';
 import { loadSecretBox } from './auth/secret-box.js';
 import { RunEngine } from './runs/run-engine.js';
 import { seedBuiltInProfiles } from './runs/profiles.js';
+import { LiveSockets, accessEffects } from './ws/live-sockets.js';
 import { createApp } from './http/app.js';
 import { createUpgradeHandler } from './ws/upgrade.js';
 import { startControlSocket } from './control/socket.js';
@@ -57,12 +58,14 @@ export async function startRelay(cfg: RelayConfig): Promise<RunningRelay> {
     await runs.start();
     cleanups.unshift(() => runs.stop());
 
+    const liveSockets = new LiveSockets();
+    const effects = accessEffects(liveSockets);
     let publicUrl = cfg.publicUrl ?? '';
     let allowOrigin: (o: string) => boolean = () => false;
-    const app = createApp({ prisma, hub, execs, runs, box, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir });
+    const app = createApp({ prisma, hub, execs, runs, box, effects, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir });
     const server = http.createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 20_000, requestTimeout: 0 }, app);
     server.maxHeadersCount = 100;
-    const upgrades = createUpgradeHandler({ prisma, auth, hub, runs, isOriginAllowed: (o) => allowOrigin(o) });
+    const upgrades = createUpgradeHandler({ prisma, auth, hub, runs, liveSockets, isOriginAllowed: (o) => allowOrigin(o) });
     server.on('upgrade', upgrades.onUpgrade);
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(cfg.port, cfg.bind, resolve));
     const port = (server.address() as AddressInfo).port;
@@ -82,8 +85,8 @@ export async function startRelay(cfg: RelayConfig): Promise<RunningRelay> {
           }, 3000).unref();
         }),
     );
-    if (db.kind === 'embedded') cleanups.unshift(await startControlSocket(cfg.dataDir, prisma));
-    else cleanups.unshift(await startControlSocket(cfg.dataDir, prisma).catch(() => () => {}));
+    if (db.kind === 'embedded') cleanups.unshift(await startControlSocket(cfg.dataDir, prisma, effects));
+    else cleanups.unshift(await startControlSocket(cfg.dataDir, prisma, effects).catch(() => () => {}));
 
     let stopping: Promise<void> | null = null;
     return {

@@ -1,5 +1,6 @@
 import type { AgentView } from '@rexec/shared';
 import type { PrismaClient } from '../generated/prisma/client.js';
+import { canUseAgent, type Principal } from '../auth/principal.js';
 
 type AgentRow = Awaited<ReturnType<PrismaClient['agent']['findUniqueOrThrow']>>;
 
@@ -7,6 +8,19 @@ type AgentRow = Awaited<ReturnType<PrismaClient['agent']['findUniqueOrThrow']>>;
 export async function findAgent(prisma: PrismaClient, idOrName: string): Promise<AgentRow | null> {
   if (idOrName.length > 128) return null;
   return (await prisma.agent.findUnique({ where: { id: idOrName } })) ?? (await prisma.agent.findUnique({ where: { name: idOrName } }));
+}
+
+/** An agent the principal may use, or null (also when it exists but is off limits: no existence leak). */
+export async function findUsableAgent(prisma: PrismaClient, idOrName: string, p: Principal): Promise<AgentRow | null> {
+  const a = await findAgent(prisma, idOrName);
+  return a && canUseAgent(p, a) ? a : null;
+}
+
+/** Ids of the agents a restricted principal may use; null when it may use every agent. */
+export async function usableAgentIds(prisma: PrismaClient, p: Principal): Promise<string[] | null> {
+  if (p.kind === 'agent') return [p.id];
+  if (p.role === 'admin' || p.agentTags.length === 0) return null;
+  return (await prisma.agent.findMany({ where: { tags: { hasSome: p.agentTags } }, select: { id: true } })).map((a) => a.id);
 }
 
 export function agentView(a: AgentRow, online: boolean): AgentView {

@@ -9,14 +9,25 @@ import { hashSecret } from './secrets.js';
 import type { JwtSigner } from './jwt.js';
 
 export type Principal =
-  | { kind: 'user'; id: string; name: string; role: Role; mustChangePassword: boolean }
-  | { kind: 'token'; id: string; name: string; role: Role }
+  | { kind: 'user'; id: string; name: string; role: Role; mustChangePassword: boolean; agentTags: string[] }
+  | { kind: 'token'; id: string; name: string; role: Role; agentTags: string[]; userId: string | null }
   | { kind: 'agent'; id: string; name: string };
 
 const ROLE_RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
 
 export function hasRole(p: Principal, min: Role): boolean {
   return p.kind !== 'agent' && ROLE_RANK[p.role] >= ROLE_RANK[min];
+}
+
+/**
+ * Whether a principal may use (see, open terminals on, run on) an agent: admins and unrestricted
+ * principals may use every agent, a principal with agent tags only agents carrying one of them,
+ * and an agent only itself.
+ */
+export function canUseAgent(p: Principal, agent: { id: string; tags: string[] }): boolean {
+  if (p.kind === 'agent') return p.id === agent.id;
+  if (p.role === 'admin' || p.agentTags.length === 0) return true;
+  return agent.tags.some((t) => p.agentTags.includes(t));
 }
 
 /** How a principal appears in records and logs (never a secret). */
@@ -41,7 +52,7 @@ export class Authenticator {
     if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return null;
     if (row.user?.disabled) return null;
     this.touchToken(row.id);
-    return { kind: 'token', id: row.id, name: row.name, role: row.role as Role };
+    return { kind: 'token', id: row.id, name: row.name, role: row.role as Role, agentTags: row.agentTags, userId: row.userId };
   }
 
   private touchToken(id: string): void {
@@ -61,7 +72,7 @@ export class Authenticator {
     if (!claims) return null;
     const user = await this.prisma.user.findUnique({ where: { id: claims.sub } });
     if (!user || user.disabled || user.passwordVersion !== claims.pv) return null;
-    return { kind: 'user', id: user.id, name: user.username, role: user.role as Role, mustChangePassword: user.mustChangePassword };
+    return { kind: 'user', id: user.id, name: user.username, role: user.role as Role, mustChangePassword: user.mustChangePassword, agentTags: user.agentTags };
   }
 }
 

@@ -8,7 +8,7 @@ export interface CreatedToken {
   info: TokenView;
 }
 
-type TokenRow = { id: string; name: string; role: string; prefix: string; createdAt: Date; expiresAt: Date | null; lastUsedAt: Date | null; revokedAt: Date | null };
+type TokenRow = { id: string; name: string; role: string; prefix: string; agentTags: string[]; createdAt: Date; expiresAt: Date | null; lastUsedAt: Date | null; revokedAt: Date | null };
 
 export function tokenView(row: TokenRow): TokenView {
   return {
@@ -16,6 +16,7 @@ export function tokenView(row: TokenRow): TokenView {
     name: row.name,
     role: row.role as Role,
     prefix: row.prefix,
+    agentTags: row.agentTags,
     createdAt: row.createdAt.toISOString(),
     expiresAt: row.expiresAt?.toISOString() ?? null,
     lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
@@ -25,7 +26,7 @@ export function tokenView(row: TokenRow): TokenView {
 
 export async function createApiToken(
   prisma: PrismaClient,
-  opts: { name: string; role: Role; expiresInDays?: number; userId?: string },
+  opts: { name: string; role: Role; expiresInDays?: number; userId?: string; agentTags?: string[] },
 ): Promise<CreatedToken> {
   const { secret, hash, prefix } = newSecret('apiToken');
   const row = await prisma.apiToken.create({
@@ -34,6 +35,7 @@ export async function createApiToken(
       role: opts.role,
       tokenHash: hash,
       prefix,
+      agentTags: opts.agentTags ?? [],
       userId: opts.userId ?? null,
       expiresAt: opts.expiresInDays ? new Date(Date.now() + opts.expiresInDays * 86_400_000) : null,
     },

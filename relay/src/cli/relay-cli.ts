@@ -1,6 +1,6 @@
 /** `rexec-relay`: run the relay and administer it. */
 import { Command, Option } from 'commander';
-import { ROLES, type TokenView } from '@rexec/shared';
+import { ROLES, type AuditEventView, type TokenView, type UserView } from '@rexec/shared';
 import { resolveConfig, defaultDataDir } from '../config.js';
 import { startRelay } from '../server.js';
 import { callControlSocket } from '../control/socket.js';
@@ -113,13 +113,14 @@ export function buildRelayProgram(): Command {
     .requiredOption('-n, --name <name>', 'a name to recognise the token by')
     .addOption(new Option('-r, --role <role>', 'what the token may do').choices([...ROLES]).default('operator'))
     .option('--expires-in-days <days>', 'expire after this many days (default: never)')
+    .option('--agent-tags <a,b>', 'limit the token to agents with one of these tags (default: all agents)')
     .addOption(dataDirOpt())
     .option('--json', 'print JSON { token, info }')
     .action(async (opts) => {
       const expires = opts.expiresInDays !== undefined ? Number(opts.expiresInDays) : undefined;
       if (expires !== undefined && (!Number.isInteger(expires) || expires <= 0)) fail('--expires-in-days must be a positive whole number', 2);
       try {
-        const res = (await admin(opts.dataDir, { op: 'token.create', args: { name: opts.name, role: opts.role, ...(expires ? { expiresInDays: expires } : {}) } })) as { token: string; info: TokenView };
+        const res = (await admin(opts.dataDir, { op: 'token.create', args: { name: opts.name, role: opts.role, agentTags: splitTags(opts.agentTags), ...(expires ? { expiresInDays: expires } : {}) } })) as { token: string; info: TokenView };
         if (opts.json) console.log(JSON.stringify(res));
         else console.log(res.token);
       } catch (err) {
@@ -153,7 +154,136 @@ export function buildRelayProgram(): Command {
         fail((err as Error).message);
       }
     });
+
+  const user = program.command('user').description('Manage users (bootstrap and recovery; also in the web app and /api/users)');
+  user
+    .command('create')
+    .description('Create a user; without --password a one-time password is printed, to be changed at first login')
+    .argument('<username>', 'login name')
+    .addOption(new Option('-r, --role <role>', 'what the user may do').choices([...ROLES]).default('operator'))
+    .option('--agent-tags <a,b>', 'limit the user to agents with one of these tags (default: all agents)')
+    .option('--password-stdin', 'read the password from standard input instead of generating a one-time one')
+    .addOption(dataDirOpt())
+    .action(async (username: string, opts) => {
+      try {
+        const password = opts.passwordStdin ? (await readStdin()).replace(/\r?\n$/, '') : undefined;
+        const r = (await admin(opts.dataDir, { op: 'user.create', args: { username, role: opts.role, agentTags: splitTags(opts.agentTags), ...(password !== undefined ? { password } : {}) } })) as { user: UserView; oneTimePassword?: string };
+        console.log(`created ${r.user.username} (${r.user.role})`);
+        if (r.oneTimePassword) console.log(`one-time password: ${r.oneTimePassword}`);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    });
+  user
+    .command('list')
+    .description('List users')
+    .addOption(dataDirOpt())
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      try {
+        const users = (await admin(opts.dataDir, { op: 'user.list', args: {} })) as UserView[];
+        if (opts.json) return console.log(JSON.stringify(users));
+        printTable(['USERNAME', 'ROLE', 'STATE', 'AGENT TAGS', 'LAST LOGIN'], users.map((u) => [u.username, u.role, u.disabled ? 'disabled' : u.lockedUntil ? `locked until ${u.lockedUntil}` : 'active', u.agentTags.join(',') || 'all', u.lastLoginAt ?? 'never']));
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    });
+  for (const [name, disabled, what] of [['disable', true, 'Disable a user: their sessions, tokens and open terminals stop at once'], ['enable', false, 'Enable a disabled user (also clears a login lockout)']] as const) {
+    user
+      .command(name)
+      .description(what)
+      .argument('<username>', 'login name or id')
+      .addOption(dataDirOpt())
+      .action(async (username: string, opts) => {
+        try {
+          const u = (await admin(opts.dataDir, { op: 'user.update', args: { user: username, disabled } })) as UserView;
+          console.log(`${u.username} is ${u.disabled ? 'disabled' : 'enabled'}`);
+        } catch (err) {
+          fail((err as Error).message);
+        }
+      });
+  }
+  user
+    .command('set-role')
+    .description("Change a user's role and/or agent tags; their sessions end and they sign in again")
+    .argument('<username>', 'login name or id')
+    .addOption(new Option('-r, --role <role>', 'new role').choices([...ROLES]))
+    .option('--agent-tags <a,b>', 'agents they may use, by tag ("" for all)')
+    .addOption(dataDirOpt())
+    .action(async (username: string, opts) => {
+      if (!opts.role && opts.agentTags === undefined) fail('give --role and/or --agent-tags', 2);
+      try {
+        const u = (await admin(opts.dataDir, { op: 'user.update', args: { user: username, ...(opts.role ? { role: opts.role } : {}), ...(opts.agentTags !== undefined ? { agentTags: splitTags(opts.agentTags) } : {}) } })) as UserView;
+        console.log(`${u.username}: role ${u.role}, agents ${u.agentTags.join(',') || 'all'}`);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    });
+  user
+    .command('reset-password')
+    .description('Give a user a new one-time password (printed once); ends their sessions and clears a lockout')
+    .argument('<username>', 'login name or id')
+    .addOption(dataDirOpt())
+    .action(async (username: string, opts) => {
+      try {
+        const r = (await admin(opts.dataDir, { op: 'user.reset-password', args: { user: username } })) as { user: UserView; oneTimePassword: string };
+        console.log(`one-time password for ${r.user.username}: ${r.oneTimePassword}`);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    });
+
+  const audit = program.command('audit').description('The audit log (append-only, hash-chained)');
+  audit
+    .command('verify')
+    .description('Walk the hash chain; exit 0 when intact, 1 with the first broken entry otherwise')
+    .addOption(dataDirOpt())
+    .action(async (opts) => {
+      try {
+        const r = (await admin(opts.dataDir, { op: 'audit.verify', args: {} })) as { ok: boolean; entries: number; brokenAt?: number; problem?: string };
+        if (r.ok) console.log(`audit log intact: ${r.entries} entries`);
+        else {
+          console.log(`audit log BROKEN at entry ${r.brokenAt}: ${r.problem} (${r.entries} entries verified before it)`);
+          process.exitCode = 1;
+        }
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    });
+  audit
+    .command('list')
+    .description('Show audit entries, newest first')
+    .option('-n, --limit <n>', 'how many', '50')
+    .option('--action <action>', 'exact action, or a prefix ending in "." (e.g. auth.)')
+    .option('--actor <actor>', 'e.g. user:alice')
+    .addOption(dataDirOpt())
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      try {
+        const page = (await admin(opts.dataDir, { op: 'audit.list', args: { limit: Number(opts.limit), offset: 0, ...(opts.action ? { action: opts.action } : {}), ...(opts.actor ? { actor: opts.actor } : {}) } })) as { items: AuditEventView[] };
+        if (opts.json) return console.log(JSON.stringify(page.items));
+        printTable(['SEQ', 'AT', 'ACTOR', 'ACTION', 'TARGET', 'IP'], page.items.map((e) => [String(e.seq), e.at, e.actor, e.action, e.target || '-', e.ip ?? '-']));
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    });
   return program;
+}
+
+function splitTags(v: string | undefined): string[] {
+  return (v ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+}
+
+function printTable(head: string[], rows: string[][]): void {
+  if (!rows.length) return void console.log('(none)');
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 await buildRelayProgram().parseAsync(process.argv);

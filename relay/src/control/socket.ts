@@ -8,6 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { adminRequestSchema, runAdminOp, type AdminRequest } from './admin-ops.js';
+import type { AccessEffects } from '../ws/live-sockets.js';
 import { log } from '../log.js';
 
 export const CONTROL_SOCKET = 'control.sock';
@@ -17,7 +18,7 @@ export function controlSocketPath(dataDir: string): string {
   return path.join(dataDir, CONTROL_SOCKET);
 }
 
-export async function startControlSocket(dataDir: string, prisma: PrismaClient): Promise<() => Promise<void>> {
+export async function startControlSocket(dataDir: string, prisma: PrismaClient, effects?: AccessEffects): Promise<() => Promise<void>> {
   const file = controlSocketPath(dataDir);
   fs.rmSync(file, { force: true });
   const server = net.createServer((conn) => {
@@ -35,7 +36,7 @@ export async function startControlSocket(dataDir: string, prisma: PrismaClient):
       try {
         const parsed = adminRequestSchema.safeParse(JSON.parse(line));
         if (!parsed.success) throw Object.assign(new Error(`invalid request: ${parsed.error.issues[0]?.message}`), { code: 'validation_failed' });
-        reply = { ok: true, result: await runAdminOp(prisma, parsed.data) };
+        reply = { ok: true, result: await runAdminOp(prisma, parsed.data, effects) };
         log.info('control socket op', { op: parsed.data.op });
       } catch (err) {
         reply = { ok: false, error: { code: (err as { code?: string }).code ?? 'internal', message: (err as Error).message } };

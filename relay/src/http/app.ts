@@ -21,6 +21,9 @@ import { runsRouter } from './routes/runs.js';
 import { settingsRouter } from './routes/settings.js';
 import type { RunEngine } from '../runs/run-engine.js';
 import type { SecretBox } from '../auth/secret-box.js';
+import type { AccessEffects } from '../ws/live-sockets.js';
+import { usersRouter } from './routes/users.js';
+import { auditRouter } from './routes/audit.js';
 import { RELAY_VERSION } from '../version.js';
 
 export interface AppDeps {
@@ -29,6 +32,7 @@ export interface AppDeps {
   execs: ExecService;
   runs: RunEngine;
   box: SecretBox;
+  effects: AccessEffects;
   signer: JwtSigner;
   auth: Authenticator;
   dataDir: string;
@@ -50,7 +54,9 @@ export function createApp(d: AppDeps): express.Express {
   api.use(authRouter(d.prisma, d.signer, d.auth, d.dataDir));
   api.use(authenticate(d.auth));
   api.use(agentsRouter(d.prisma, d.hub, d.execs));
-  api.use(tokensRouter(d.prisma));
+  api.use(tokensRouter(d.prisma, d.effects));
+  api.use(usersRouter(d.prisma, d.effects));
+  api.use(auditRouter(d.prisma));
   api.use(profilesRouter(d.prisma, d.box, d.runs));
   api.use(promptsRouter(d.prisma));
   api.use(runsRouter(d.prisma, d.box, d.runs));

@@ -18,7 +18,8 @@ import {
 import type { z } from 'zod';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { SecretBox } from '../auth/secret-box.js';
-import { findAgent } from '../agents/lookup.js';
+import { findUsableAgent } from '../agents/lookup.js';
+import type { Principal } from '../auth/principal.js';
 import type { LaunchSpec } from './run-engine.js';
 import { findProfile, openEnv, storedEnv } from './profiles.js';
 import { validateTemplate } from './template-validation.js';
@@ -55,7 +56,7 @@ const MASK = '********';
 /** Everything a run hands its shell must fit one control message with room to spare. */
 const MAX_ENV_BYTES = LIMITS.maxControlMessageBytes - 32 * 1024;
 
-export async function resolveRun(prisma: PrismaClient, box: SecretBox, settings: RunnerSettings, req: ResolveInput): Promise<ResolvedRun> {
+export async function resolveRun(prisma: PrismaClient, box: SecretBox, settings: RunnerSettings, req: ResolveInput, principal: Principal): Promise<ResolvedRun> {
   const saved = req.promptId ? await prisma.prompt.findUnique({ where: { id: req.promptId } }) : null;
   if (req.promptId && !saved) throw new RexecError(ErrorCode.NotFound, `no prompt with id ${req.promptId}`);
 
@@ -65,7 +66,7 @@ export async function resolveRun(prisma: PrismaClient, box: SecretBox, settings:
   if (!profile) throw new RexecError(ErrorCode.NotFound, `no profile "${profileRef}"`);
   if (!profile.enabled) throw new RexecError(ErrorCode.Conflict, `profile "${profile.name}" is disabled; enable it first`);
 
-  const agent = await findAgent(prisma, req.agent);
+  const agent = await findUsableAgent(prisma, req.agent, principal);
   if (!agent) throw new RexecError(ErrorCode.NotFound, `no agent "${req.agent}"`);
 
   const content = req.prompt ?? saved!.content;

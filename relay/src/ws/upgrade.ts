@@ -25,15 +25,19 @@ import type { AgentHub } from '../hub/agent-hub.js';
 import { KeyedRateLimiter } from '../rate-limit.js';
 import { log } from '../log.js';
 import { TerminalBridge } from './terminal-bridge.js';
-import { findAgent } from '../agents/lookup.js';
+import { findUsableAgent, usableAgentIds } from '../agents/lookup.js';
 import type { RunEngine } from '../runs/run-engine.js';
 import { followRun } from './run-socket.js';
+import type { LiveSockets } from './live-sockets.js';
+import { auditLog } from '../audit/audit-log.js';
+import { describePrincipal } from '../auth/principal.js';
 
 export interface UpgradeDeps {
   prisma: PrismaClient;
   auth: Authenticator;
   hub: AgentHub;
   runs: RunEngine;
+  liveSockets: LiveSockets;
   isOriginAllowed(origin: string): boolean;
 }
 
@@ -100,21 +104,34 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
 
     m = /^\/ws\/runs\/([A-Za-z0-9_-]{1,64})\/?$/.exec(url.pathname);
     if (m) {
-      await personal('run socket', 'viewer');
+      const principal = await personal('run socket', 'viewer');
       const runId = m[1]!;
       const offset = Number(url.searchParams.get('offset') ?? '0');
       if (!Number.isSafeInteger(offset) || offset < 0) throw new RexecError(ErrorCode.ValidationFailed, 'offset must be a non-negative integer');
-      if (!(await deps.prisma.run.findUnique({ where: { id: runId }, select: { id: true } }))) throw new RexecError(ErrorCode.NotFound, 'no such run');
-      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => followRun(ws, runId, offset, deps.runs, deps.prisma));
+      const row = await deps.prisma.run.findUnique({ where: { id: runId }, select: { agentId: true } });
+      const allowed = await usableAgentIds(deps.prisma, principal);
+      if (!row || (allowed && !allowed.includes(row.agentId))) throw new RexecError(ErrorCode.NotFound, 'no such run');
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        deps.liveSockets.add(ws, principal);
+        followRun(ws, runId, offset, deps.runs, deps.prisma);
+      });
       return;
     }
 
     m = /^\/ws\/terminal\/([^/]{1,128})\/?$/.exec(url.pathname);
     if (m) {
       const principal = await personal('terminal', 'operator');
-      const agent = await findAgent(deps.prisma, decodeURIComponent(m[1]!));
+      const agent = await findUsableAgent(deps.prisma, decodeURIComponent(m[1]!), principal);
       if (!agent) throw new RexecError(ErrorCode.NotFound, 'no such agent');
-      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => new TerminalBridge(ws, { id: agent.id, name: agent.name }, principal, deps.hub, deps.prisma));
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        deps.liveSockets.add(ws, principal);
+        // Who, which agent, how long: one entry when the terminal socket opens, one when it closes.
+        const opened = Date.now();
+        const actor = describePrincipal(principal);
+        void auditLog(deps.prisma).record({ actor, action: 'terminal.open', target: agent.name, ip });
+        ws.once('close', (code) => void auditLog(deps.prisma).record({ actor, action: 'terminal.close', target: agent.name, ip, details: { seconds: Math.round((Date.now() - opened) / 1000), code } }));
+        new TerminalBridge(ws, { id: agent.id, name: agent.name }, principal, deps.hub, deps.prisma);
+      });
       return;
     }
     throw new RexecError(ErrorCode.NotFound, `no WebSocket endpoint at ${url.pathname}`);

@@ -97,12 +97,15 @@ export const createTokenRequestSchema = z.object({
   name: z.string().min(1).max(64),
   role: roleSchema.default('operator'),
   expiresInDays: z.number().int().positive().max(3650).optional(),
+  /** Limit the token to agents with one of these tags (empty: every agent its role allows). */
+  agentTags: tagsSchema.default([]),
 });
 export const tokenViewSchema = z.object({
   id: z.string(),
   name: z.string(),
   role: roleSchema,
   prefix: z.string(),
+  agentTags: z.array(z.string()),
   createdAt: z.string(),
   expiresAt: z.string().nullable(),
   lastUsedAt: z.string().nullable(),

@@ -16,15 +16,17 @@ import {
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { AgentHub } from '../../hub/agent-hub.js';
 import type { ExecService } from '../../exec/exec-service.js';
-import { agentView, findAgent } from '../../agents/lookup.js';
+import { agentView, findAgent, findUsableAgent } from '../../agents/lookup.js';
 import { newId, newSecret } from '../../auth/secrets.js';
-import { describePrincipal, hasRole } from '../../auth/principal.js';
+import { canUseAgent, describePrincipal, hasRole } from '../../auth/principal.js';
 import { parseBody } from '../errors.js';
-import { principalOf, requireRole } from '../auth-middleware.js';
+import { clientIp, principalOf, requireRole } from '../auth-middleware.js';
 import { log } from '../../log.js';
+import { auditLog } from '../../audit/audit-log.js';
 
 export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecService): Router {
   const r = Router();
+  const audit = auditLog(prisma);
 
   r.post('/agents/register', requireRole('operator'), async (req, res) => {
     const body = parseBody(registerAgentRequestSchema, req.body);
@@ -32,6 +34,7 @@ export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecSer
     try {
       const agent = await prisma.agent.create({ data: { ...body, credentialHash: hash } });
       log.info('agent registered', { agent: agent.name, id: agent.id, by: describePrincipal(principalOf(res)) });
+      await audit.record({ actor: describePrincipal(principalOf(res)), action: 'agent.register', target: agent.name, ip: clientIp(req), details: { id: agent.id, tags: agent.tags } });
       res.status(201).json({ agent: agentView(agent, false), credential: secret });
     } catch (err) {
       if ((err as { code?: string }).code === 'P2002') throw new RexecError(ErrorCode.Conflict, `an agent named "${body.name}" already exists`);
@@ -41,7 +44,8 @@ export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecSer
 
   r.get('/agents', requireRole('viewer'), async (req, res) => {
     const tag = typeof req.query.tag === 'string' ? req.query.tag : undefined;
-    const rows = await prisma.agent.findMany({ where: tag ? { tags: { has: tag } } : {}, orderBy: { name: 'asc' } });
+    const p = principalOf(res);
+    const rows = (await prisma.agent.findMany({ where: tag ? { tags: { has: tag } } : {}, orderBy: { name: 'asc' } })).filter((a) => canUseAgent(p, a));
     let agents = rows.map((a) => agentView(a, hub.get(a.id) !== undefined));
     if (req.query.status === 'online' || req.query.status === 'offline') agents = agents.filter((a) => a.status === req.query.status);
     res.json({ agents });
@@ -50,14 +54,14 @@ export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecSer
   r.get('/agents/:agent', async (req, res) => {
     const p = principalOf(res);
     const agent = await findAgent(prisma, String(req.params.agent));
-    if (!agent || (p.kind === 'agent' ? p.id !== agent.id : !hasRole(p, 'viewer'))) throw new RexecError(ErrorCode.NotFound, 'no such agent');
+    if (!agent || !canUseAgent(p, agent) || (p.kind !== 'agent' && !hasRole(p, 'viewer'))) throw new RexecError(ErrorCode.NotFound, 'no such agent');
     res.json({ agent: agentView(agent, hub.get(agent.id) !== undefined) });
   });
 
   /** Open terminal sessions of an agent; non-admins see only the sessions they opened. */
   r.get('/agents/:agent/sessions', requireRole('viewer'), async (req, res) => {
     const p = principalOf(res);
-    const agent = await findAgent(prisma, String(req.params.agent));
+    const agent = await findUsableAgent(prisma, String(req.params.agent), p);
     if (!agent) throw new RexecError(ErrorCode.NotFound, 'no such agent');
     const rows = await prisma.terminalSession.findMany({
       where: { agentId: agent.id, endedAt: null, ...(hasRole(p, 'admin') ? {} : { openedBy: describePrincipal(p) }) },
@@ -84,7 +88,7 @@ export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecSer
 
   /** An open session of an agent that the caller may use (own, or any for admins), on a live link. */
   async function liveSession(agentRef: string, sessionId: string, p: ReturnType<typeof principalOf>) {
-    const agent = await findAgent(prisma, agentRef);
+    const agent = await findUsableAgent(prisma, agentRef, p);
     if (!agent) throw new RexecError(ErrorCode.NotFound, 'no such agent');
     const row = await prisma.terminalSession.findUnique({ where: { id: sessionId } });
     if (!row || row.agentId !== agent.id || row.endedAt || (!hasRole(p, 'admin') && row.openedBy !== describePrincipal(p))) {
@@ -124,6 +128,7 @@ export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecSer
       .catch((err: Error) => {
         throw new RexecError(ErrorCode.AgentOffline, err.message);
       });
+    await audit.record({ actor: describePrincipal(p), action: 'terminal.nudge', target: agent.name, ip: clientIp(req), details: { session: String(req.params.session), status: answer.status } });
     log.info('nudge', { agent: agent.name, session: String(req.params.session), status: answer.status, by: describePrincipal(p) });
     const out: NudgeResponse = { status: answer.status, ...(answer.idleMs !== undefined ? { idleMs: answer.idleMs } : {}) };
     res.json(out);
@@ -138,6 +143,7 @@ export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecSer
     await prisma.agent.delete({ where: { id: agent.id } });
     hub.disconnect(agent.id, CloseCode.AgentDeleted, 'agent deleted');
     log.info('agent deleted', { agent: agent.name, by: describePrincipal(p) });
+    await audit.record({ actor: describePrincipal(p), action: 'agent.delete', target: agent.name, ip: clientIp(req), details: { id: agent.id } });
     res.status(204).end();
   });
 
@@ -150,7 +156,20 @@ export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecSer
     const { secret, hash } = newSecret('agentCredential');
     await prisma.agent.update({ where: { id: agent.id }, data: { credentialHash: hash } });
     log.info('agent credential rotated', { agent: agent.name, by: describePrincipal(p) });
+    await audit.record({ actor: describePrincipal(p), action: 'agent.credential_rotate', target: agent.name, ip: clientIp(req) });
     res.json({ agentId: agent.id, credential: secret });
+  });
+
+  /** Revokes the agent's credential: its live link is closed (4003) and it cannot reconnect until re-registered. */
+  r.delete('/agents/:agent/credential', requireRole('admin'), async (req, res) => {
+    const p = principalOf(res);
+    const agent = await findAgent(prisma, String(req.params.agent));
+    if (!agent) throw new RexecError(ErrorCode.NotFound, 'no such agent');
+    await prisma.agent.update({ where: { id: agent.id }, data: { credentialHash: newSecret('agentCredential').hash } });
+    hub.disconnect(agent.id, CloseCode.Unauthorized, 'agent credential revoked');
+    log.info('agent credential revoked', { agent: agent.name, by: describePrincipal(p) });
+    await audit.record({ actor: describePrincipal(p), action: 'agent.credential_revoke', target: agent.name, ip: clientIp(req) });
+    res.status(204).end();
   });
 
   /**
@@ -159,12 +178,13 @@ export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecSer
    */
   r.post('/agents/:agent/exec', requireRole('operator'), async (req, res) => {
     const body = parseBody(execRequestSchema, req.body);
-    const agent = await findAgent(prisma, String(req.params.agent));
+    const agent = await findUsableAgent(prisma, String(req.params.agent), principalOf(res));
     if (!agent) throw new RexecError(ErrorCode.NotFound, 'no such agent');
     let finished = false;
     const write = (ev: ExecEvent) => {
       if (!res.writableEnded) res.write(JSON.stringify(ev) + '\n');
     };
+    await audit.record({ actor: describePrincipal(principalOf(res)), action: 'exec.start', target: agent.name, ip: clientIp(req), details: { command: body.command ?? body.argv } });
     const handle = await execs.start(agent, body, principalOf(res), {
       started: ({ execId, pid }) => write({ type: 'started', execId, agentId: agent.id, pid }),
       output: (stream, data) => write({ type: 'output', stream, data: Buffer.from(data).toString('base64') }),

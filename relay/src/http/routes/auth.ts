@@ -9,11 +9,17 @@ import { KeyedRateLimiter } from '../../rate-limit.js';
 import { parseBody } from '../errors.js';
 import { authenticate, clientIp, principalOf } from '../auth-middleware.js';
 import { log } from '../../log.js';
+import { auditLog } from '../../audit/audit-log.js';
 
 type UserRow = { id: string; username: string; role: string; mustChangePassword: boolean; passwordVersion: number };
 
+/** Consecutive failed logins that lock an account, and for how long. */
+export const LOCKOUT_THRESHOLD = 5;
+export const LOCKOUT_MS = 5 * 60_000;
+
 export function authRouter(prisma: PrismaClient, signer: JwtSigner, auth: Authenticator, dataDir: string): Router {
   const r = Router();
+  const audit = auditLog(prisma);
   // Failed logins: 5 per minute per IP and per username, then 429 until the bucket refills.
   const failuresByIp = new KeyedRateLimiter(5 / 60, 5);
   const failuresByUser = new KeyedRateLimiter(5 / 60, 5);
@@ -33,14 +39,33 @@ export function authRouter(prisma: PrismaClient, signer: JwtSigner, auth: Authen
     if (!attemptsByIp.take(ip)) throw new RexecError(ErrorCode.RateLimited, 'too many login attempts; wait a minute');
     const body = parseBody(loginRequestSchema, req.body);
     const user = await prisma.user.findUnique({ where: { username: body.username } });
+    if (user?.lockedUntil && user.lockedUntil > new Date()) {
+      await audit.record({ actor: 'anonymous', action: 'auth.login_failed', target: body.username, ip, details: { reason: 'locked' } });
+      throw new RexecError(ErrorCode.RateLimited, `too many failed logins: this account is locked until ${user.lockedUntil.toISOString()}`);
+    }
     const ok = await verifyPassword(body.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
     if (!user || !ok || user.disabled) {
       const ipOk = failuresByIp.take(ip);
       const userOk = failuresByUser.take(body.username);
       log.warn('login failed', { username: body.username, ip });
+      const reason = !user ? 'unknown user' : user.disabled ? 'disabled' : 'wrong password';
+      await audit.record({ actor: 'anonymous', action: 'auth.login_failed', target: body.username, ip, details: { reason } });
+      if (user && !user.disabled) {
+        // Count in the database so the lock holds across relays and restarts.
+        const after = await prisma.user.update({ where: { id: user.id }, data: { failedLogins: { increment: 1 } } });
+        if (after.failedLogins >= LOCKOUT_THRESHOLD) {
+          const until = new Date(Date.now() + LOCKOUT_MS);
+          await prisma.user.update({ where: { id: user.id }, data: { lockedUntil: until, failedLogins: 0 } });
+          await audit.record({ actor: 'system', action: 'auth.lockout', target: user.username, ip, details: { until: until.toISOString(), failures: after.failedLogins } });
+          log.warn('account locked after failed logins', { username: user.username, until: until.toISOString() });
+          throw new RexecError(ErrorCode.RateLimited, `too many failed logins: this account is locked until ${until.toISOString()}`);
+        }
+      }
       if (!ipOk || !userOk) throw new RexecError(ErrorCode.RateLimited, 'too many failed logins; wait a minute and try again');
       throw new RexecError(ErrorCode.Unauthorized, user?.disabled ? 'this account is disabled' : 'wrong username or password');
     }
+    await prisma.user.update({ where: { id: user.id }, data: { failedLogins: 0, lockedUntil: null, lastLoginAt: new Date() } });
+    await audit.record({ actor: `user:${user.username}`, action: 'auth.login', target: user.username, ip });
     log.info('login', { username: user.username, ip });
     res.json(session(user));
   });
@@ -65,6 +90,7 @@ export function authRouter(prisma: PrismaClient, signer: JwtSigner, auth: Authen
     });
     if (user.mustChangePassword) removeInitialPasswordFile(dataDir);
     log.info('password changed', { username: user.username });
+    await audit.record({ actor: `user:${user.username}`, action: 'auth.password_change', target: user.username, ip: clientIp(req) });
     res.json(session(updated));
   });
 

@@ -25,8 +25,9 @@ import { loadRunnerSettings } from '../../runs/settings.js';
 import { resolveRun } from '../../runs/launch.js';
 import { describePrincipal } from '../../auth/principal.js';
 import { parseBody } from '../errors.js';
-import { principalOf, requireRole } from '../auth-middleware.js';
+import { clientIp, principalOf, requireRole } from '../auth-middleware.js';
 import { log } from '../../log.js';
+import { auditLog } from '../../audit/audit-log.js';
 
 const listQuery = pageQuerySchema.extend({
   agentType: agentTypeSchema.optional(),
@@ -98,6 +99,7 @@ export function profilesRouter(prisma: PrismaClient, box: SecretBox, engine: Run
     const { acknowledgeDangerous: _a, env, ...fields } = body;
     const row = await prisma.agentProfile.create({ data: { ...fields, slug, env: mergeEnv([], env, box) } }).catch((e) => conflictOnSlug(e, slug));
     log.info('profile created', { profile: row.slug, by: describePrincipal(principalOf(res)) });
+    await auditLog(prisma).record({ actor: describePrincipal(principalOf(res)), action: 'profile.create', target: row.slug, ip: clientIp(req), details: { template: row.invocationTemplate, env: env.map((e) => e.name) } });
     res.status(201).json({ profile: profileView(row), checks });
   });
 
@@ -114,6 +116,7 @@ export function profilesRouter(prisma: PrismaClient, box: SecretBox, engine: Run
       .update({ where: { id: row.id }, data: { ...fields, ...(env ? { env: mergeEnv(storedEnv(row), env, box) } : {}) } })
       .catch((e) => conflictOnSlug(e, body.slug ?? row.slug));
     log.info('profile updated', { profile: updated.slug, by: describePrincipal(principalOf(res)) });
+    await auditLog(prisma).record({ actor: describePrincipal(principalOf(res)), action: 'profile.update', target: updated.slug, ip: clientIp(req), details: { fields: Object.keys(body), template: updated.invocationTemplate } });
     res.json({ profile: profileView(updated), checks });
   });
 
@@ -124,6 +127,7 @@ export function profilesRouter(prisma: PrismaClient, box: SecretBox, engine: Run
     if (active) throw new RexecError(ErrorCode.Conflict, `profile "${row.name}" has ${active} queued or running run(s); kill them or wait`);
     await prisma.agentProfile.delete({ where: { id: row.id } });
     log.info('profile deleted', { profile: row.slug, by: describePrincipal(principalOf(res)) });
+    await auditLog(prisma).record({ actor: describePrincipal(principalOf(res)), action: 'profile.delete', target: row.slug, ip: clientIp(req) });
     res.status(204).end();
   });
 
@@ -157,7 +161,7 @@ export function profilesRouter(prisma: PrismaClient, box: SecretBox, engine: Run
       workingDirectory: body.workingDirectory,
       timeout: Math.min(1, row.maxTimeout),
       variables: {},
-    });
+    }, principalOf(res));
     const run = await engine.submit({ ...resolved.row, id: newRunId(), requestedBy: describePrincipal(principalOf(res)), triggeredBy: 'manual' }, resolved.spec);
     const final = await engine.waitForEnd(run.id, 60_000);
     const output = await engine.output(run.id);

@@ -8,6 +8,7 @@ import { describePrincipal } from '../../auth/principal.js';
 import { parseBody } from '../errors.js';
 import { principalOf, requireRole } from '../auth-middleware.js';
 import { log } from '../../log.js';
+import { auditLog } from '../../audit/audit-log.js';
 
 export function settingsRouter(prisma: PrismaClient, engine: RunEngine): Router {
   const r = Router();
@@ -18,6 +19,7 @@ export function settingsRouter(prisma: PrismaClient, engine: RunEngine): Router 
     const patch = parseBody(updateRunnerSettingsSchema, req.body);
     const settings = await saveRunnerSettings(prisma, patch);
     log.info('runner settings changed', { ...patch, by: describePrincipal(principalOf(res)) });
+    await auditLog(prisma).record({ actor: describePrincipal(principalOf(res)), action: 'settings.update', target: 'runner', details: patch });
     engine.pump(); // a higher limit may let queued runs start
     await engine.applyRetention();
     res.json({ settings });

@@ -63,7 +63,8 @@ export async function startRelay(cfg: RelayConfig): Promise<RunningRelay> {
     let publicUrl = cfg.publicUrl ?? '';
     let allowOrigin: (o: string) => boolean = () => false;
     const app = createApp({ prisma, hub, execs, runs, box, effects, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir });
-    const server = http.createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 20_000, requestTimeout: 0 }, app);
+    // A client gets 10 s to send its request headers (checked every 2 s); bodies and streams are not timed.
+    const server = http.createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 0, connectionsCheckingInterval: 2000 }, app);
     server.maxHeadersCount = 100;
     const upgrades = createUpgradeHandler({ prisma, auth, hub, runs, liveSockets, isOriginAllowed: (o) => allowOrigin(o) });
     server.on('upgrade', upgrades.onUpgrade);

@@ -3,7 +3,7 @@
 # shared + agent only, and a `rexec-agent` command on the PATH.
 #
 #   ./install-agent.sh                         install only
-#   ./install-agent.sh --host URL --token T [--name N] [--tags a,b]
+#   ./install-agent.sh --host URL --token T [--name N] [--tags a,b]   (T: enrollment token rxe_...)
 #                                              install, register and start in the background
 #   ./install-agent.sh --help
 #

@@ -117,13 +117,12 @@ console.log(`    relay is up at ${url}`);
 if (opts.agent) {
   if (!fs.existsSync(agentConfig)) {
     step('Registering an agent for this machine');
-    // A short-lived enrollment token, revoked as soon as the agent holds its own credential.
-    const mk = spawnSync(process.execPath, [relayBin, 'token', 'create', '--name', `enroll-local-${Date.now()}`, '--role', 'operator', '--expires-in-days', '1', '--data-dir', opts.dataDir, '--json'], { encoding: 'utf8' });
+    // A single-use enrollment token: it registers this one agent and is spent.
+    const mk = spawnSync(process.execPath, [relayBin, 'enroll', '--host', url, '--expires-in-minutes', '5', '--data-dir', opts.dataDir, '--json'], { encoding: 'utf8' });
     if (mk.status !== 0) fail(`could not create an enrollment token: ${mk.stderr}`);
-    const { token, info } = JSON.parse(mk.stdout);
+    const { token } = JSON.parse(mk.stdout);
     const name = (os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'local').slice(0, 64);
     const reg = spawnSync(process.execPath, [agentBin, 'register', '--host', url, '--token', token, '--name', name, '--tags', 'local', '--config', agentConfig], { encoding: 'utf8' });
-    spawnSync(process.execPath, [relayBin, 'token', 'revoke', info.id, '--data-dir', opts.dataDir], { encoding: 'utf8' });
     if (reg.status !== 0) fail(`could not register the local agent: ${reg.stderr || reg.stdout}`);
     console.log(`    registered agent "${name}" (config ${agentConfig})`);
   }

@@ -20,7 +20,7 @@
  *
  * Env overrides (applyEnvOverrides): REXEC_HOST (alias REXEC_API) replaces api_url, REXEC_TOKEN
  * replaces token. REXEC_TOKEN also serves as the API token for `register`; a value with the API
- * token prefix (rxt_) is therefore never used as the agent credential.
+ * or enrollment token prefix (rxt_, rxe_) is therefore never used as the agent credential.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
@@ -172,8 +172,8 @@ export function applyEnvOverrides(cfg: AgentConfig, env: NodeJS.ProcessEnv): Env
   }
   const token = env.REXEC_TOKEN;
   if (token) {
-    if (token.startsWith(TOKEN_PREFIX.apiToken)) {
-      ignored.push('REXEC_TOKEN holds an API token (rxt_...), not an agent credential; the config file credential is used');
+    if (token.startsWith(TOKEN_PREFIX.apiToken) || token.startsWith(TOKEN_PREFIX.enrollment)) {
+      ignored.push('REXEC_TOKEN holds an API or enrollment token (rxt_/rxe_...), not an agent credential; the config file credential is used');
     } else {
       out.token = token;
       applied.push('REXEC_TOKEN');

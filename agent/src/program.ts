@@ -45,7 +45,7 @@ export function buildProgram(ctx: CliContext, setExitCode: (code: number) => voi
       'a directory runs may work in; repeat for more (default: the working dir, else $HOME; env REXEC_AGENT_ALLOWED_ROOTS)',
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
-    .option('--token <token>', 'API token of the relay (rxt_...); env REXEC_TOKEN')
+    .option('--token <token>', 'single-use enrollment token (rxe_..., from "Add agent" or POST /api/enrollment-tokens) or an API token (rxt_...); env REXEC_TOKEN')
     .option('--host <url>', 'relay URL, e.g. https://relay.example.com; env REXEC_HOST or REXEC_API')
     .option('-f, --force', 'replace an existing registration in the config file')
     .addHelpText('after', '\nThe stored credential is a per-agent secret issued by the relay, not the API token.')

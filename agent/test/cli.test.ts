@@ -126,7 +126,7 @@ test('register validates input locally and needs a host and a token', LIMIT, asy
   assert.equal(await cli('--config', config, 'register', '--token', API_TOKEN), 1);
   assert.match(out.stderr, /no relay URL/);
   assert.equal(await cli('--config', config, 'register', '--host', relay.url), 1);
-  assert.match(out.stderr, /no API token/);
+  assert.match(out.stderr, /no token: pass --token/);
   assert.equal(await cli('--config', config, 'register', '--host', relay.url, '--token', API_TOKEN, '-n', 'bad name!'), 1);
   assert.match(out.stderr, /--name: names start with/);
   assert.equal(relay.requests.length, 0);

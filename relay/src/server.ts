@@ -62,7 +62,7 @@ export async function startRelay(cfg: RelayConfig): Promise<RunningRelay> {
     const effects = accessEffects(liveSockets);
     let publicUrl = cfg.publicUrl ?? '';
     let allowOrigin: (o: string) => boolean = () => false;
-    const app = createApp({ prisma, hub, execs, runs, box, effects, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir });
+    const app = createApp({ prisma, hub, execs, runs, box, effects, publicUrl: () => publicUrl, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir });
     // A client gets 10 s to send its request headers (checked every 2 s); bodies and streams are not timed.
     const server = http.createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 0, connectionsCheckingInterval: 2000 }, app);
     server.maxHeadersCount = 100;

@@ -65,6 +65,9 @@ async function roundTripAll(db: Database): Promise<void> {
   const audit = await p.auditEvent.create({ data: { at: now, actor: 'user:u1', action: 'auth.login', target: 'u1', ip: '::1', details: { a: 1 }, prevHash: 'p', hash: 'h1' } });
   assert.deepEqual(await p.auditEvent.findUniqueOrThrow({ where: { seq: audit.seq } }), audit);
 
+  const enrol = await p.enrollmentToken.create({ data: { tokenHash: 'eh', createdBy: 'user:u1', tags: ['x'], expiresAt: now, usedAt: now, agentId: 'a' } });
+  assert.deepEqual(await p.enrollmentToken.findUniqueOrThrow({ where: { tokenHash: 'eh' } }), enrol);
+
   // Unique constraints and cascades exist in the SQL as the schema says.
   await assert.rejects(p.agent.create({ data: { name: 'a1', credentialHash: 'other' } }), /Unique constraint/i);
   await p.agent.delete({ where: { id: agent.id } });
@@ -76,7 +79,7 @@ test('embedded (PGlite): migrate, round-trip every model, reopen applies nothing
   const dir = tempDir('dbtest');
   try {
     const db = await openDatabase({ dataDir: dir });
-    assert.deepEqual(db.applied, ['0001_init', '0002_runner', '0004_security']);
+    assert.deepEqual(db.applied, ['0001_init', '0002_runner', '0004_security', '0005_enrollment']);
     await roundTripAll(db);
     // A second opener of the same data dir is refused while the first holds it.
     await assert.rejects(openDatabase({ dataDir: dir }), (err) => err instanceof DataDirBusyError);
@@ -93,7 +96,7 @@ test('PostgreSQL: migrate, round-trip every model, concurrent opens migrate once
   const pg = await createPgDatabase();
   try {
     const [a, b] = await Promise.all([openDatabase({ dataDir: tempDir('x'), databaseUrl: pg.url }), openDatabase({ dataDir: tempDir('y'), databaseUrl: pg.url })]);
-    assert.deepEqual([...a.applied, ...b.applied], ['0001_init', '0002_runner', '0004_security'], 'exactly one of two concurrent relays applies the migration');
+    assert.deepEqual([...a.applied, ...b.applied], ['0001_init', '0002_runner', '0004_security', '0005_enrollment'], 'exactly one of two concurrent relays applies the migration');
     await roundTripAll(a);
     await a.close();
     await b.close();

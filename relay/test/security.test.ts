@@ -225,6 +225,38 @@ describe('adversarial suite', () => {
     });
   });
 
+  describe('enrollment', () => {
+    test('an enrollment token registers exactly one agent, with its tags, and then is spent', async () => {
+      const created = await api<{ token: string; installCommand: string; registerCommand: string; expiresAt: string }>('POST', '/api/enrollment-tokens', { tags: ['staging'], expiresInMinutes: 5 }, stagingOperatorToken);
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      secretsSeen.push(created.body.token);
+      assert.match(created.body.token, /^rxe_/);
+      assert.ok(created.body.installCommand.includes(`--host ${relay.url} --token ${created.body.token}`));
+      const cfg = path.join(tempDir('enrol'), 'agent.json');
+      const reg = await run(AGENT_BIN, ['register', '--host', relay.url, '--token', created.body.token, '--name', 'enrolled-1', '--tags', 'prod', '--config', cfg]);
+      assert.equal(reg.status, 0, reg.stderr);
+      const agent = await api<{ agent: { tags: string[] } }>('GET', '/api/agents/enrolled-1');
+      assert.deepEqual(agent.body.agent.tags, ['staging'], "the token's tags win over what the agent asks for");
+      const again = await run(AGENT_BIN, ['register', '--host', relay.url, '--token', created.body.token, '--name', 'enrolled-2', '--config', path.join(tempDir('enrol'), 'agent.json')]);
+      assert.notEqual(again.status, 0);
+      assert.match(again.stderr, /already used/);
+      assert.equal((await api('GET', '/api/agents/enrolled-2')).status, 404);
+      assert.ok(!fs.readFileSync(cfg, 'utf8').includes('rxe_'), 'the enrollment token is not stored on the server');
+    });
+    test('expired, unknown and misused enrollment tokens do nothing', async () => {
+      const t = await api<{ token: string }>('POST', '/api/enrollment-tokens', {});
+      secretsSeen.push(t.body.token);
+      await sql(`UPDATE enrollment_tokens SET expires_at = now() - interval '1 second' WHERE used_at IS NULL`);
+      const r = await api('POST', '/api/agents/register', { name: 'late' }, t.body.token);
+      assert.equal(r.status, 401);
+      assert.equal((await api('POST', '/api/agents/register', { name: 'forged' }, 'rxe_' + 'A'.repeat(43))).status, 401);
+      const fresh = await api<{ token: string }>('POST', '/api/enrollment-tokens', {});
+      secretsSeen.push(fresh.body.token);
+      assert.equal((await api('GET', '/api/agents', undefined, fresh.body.token)).status, 401, 'it opens nothing else');
+      assert.equal((await api('POST', '/api/enrollment-tokens', {}, viewerToken)).status, 403, 'viewers cannot create them');
+    });
+  });
+
   describe('agent identity', () => {
     const agentCred = (a: AgentProc) => (JSON.parse(fs.readFileSync(a.configPath, 'utf8')) as { token: string }).token;
     test("one agent's credential cannot open another agent's link", async () => {
@@ -353,13 +385,12 @@ describe('adversarial suite', () => {
     });
     test('the audit log holds the events above and verifies intact', async () => {
       const actions = new Set((await api<{ items: { action: string }[] }>('GET', '/api/audit?limit=1000')).body.items.map((e) => e.action));
-      for (const a of ['auth.login_failed', 'auth.lockout', 'token.create', 'token.revoke', 'user.create', 'user.update', 'agent.register', 'terminal.open', 'terminal.close', 'exec.start', 'run.start']) {
+      for (const a of ['enrollment.create', 'auth.login_failed', 'auth.lockout', 'token.create', 'token.revoke', 'user.create', 'user.update', 'agent.register', 'terminal.open', 'terminal.close', 'exec.start', 'run.start']) {
         assert.ok(actions.has(a), `audit has ${a}`);
       }
       const v = await run(RELAY_BIN, ['audit', 'verify'], { DATABASE_URL: relay.databaseUrl! });
       assert.equal(v.status, 0, v.stderr);
       assert.match(v.stdout, /intact/);
-      void AGENT_BIN;
     });
   });
 });

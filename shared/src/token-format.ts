@@ -6,9 +6,11 @@
 export const TOKEN_PREFIX = {
   apiToken: 'rxt_',
   agentCredential: 'rxa_',
+  /** Single-use, short-lived: registers one agent, nothing else. */
+  enrollment: 'rxe_',
 } as const;
 
-const SECRET_RE = /^rx[ta]_[A-Za-z0-9_-]{43}$/;
+const SECRET_RE = /^rx[tae]_[A-Za-z0-9_-]{43}$/;
 
 export function looksLikeSecret(s: string): boolean {
   return SECRET_RE.test(s);

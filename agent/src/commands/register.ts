@@ -51,9 +51,9 @@ export async function registerCommand(opts: RegisterOptions, globals: GlobalOpti
     throw new CliError(`relay URL ${(err as Error).message}`);
   }
   const apiToken = opts.token || ctx.env.REXEC_TOKEN;
-  if (!apiToken) throw new CliError('no API token: pass --token or set REXEC_TOKEN (an API token of the relay, rxt_...)');
+  if (!apiToken) throw new CliError('no token: pass --token or set REXEC_TOKEN (an enrollment token rxe_... from "Add agent", or an API token rxt_...)');
   if (apiToken.startsWith(TOKEN_PREFIX.agentCredential)) {
-    throw new CliError('the token is an agent credential (rxa_...); register needs an API token of the relay (rxt_...)');
+    throw new CliError('the token is an agent credential (rxa_...); register needs an enrollment token (rxe_...) or an API token (rxt_...) of the relay');
   }
 
   const facts = hostFacts();

@@ -233,6 +233,26 @@ export function buildRelayProgram(): Command {
       }
     });
 
+  program
+    .command('enroll')
+    .description('Make a single-use enrollment token (15 min by default) and print the command to run on the new server')
+    .requiredOption('--host <url>', 'the relay URL the server will use (env REXEC_PUBLIC_URL)', process.env.REXEC_PUBLIC_URL)
+    .option('--tags <a,b>', 'tags the new agent gets')
+    .option('--expires-in-minutes <n>', 'lifetime, 1-1440', '15')
+    .addOption(dataDirOpt())
+    .option('--json', 'print JSON { token, expiresAt, installCommand, registerCommand }')
+    .action(async (opts) => {
+      const minutes = Number(opts.expiresInMinutes);
+      if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) fail('--expires-in-minutes must be a whole number 1-1440', 2);
+      try {
+        const r = (await admin(opts.dataDir, { op: 'enrollment.create', args: { publicUrl: opts.host, tags: splitTags(opts.tags), expiresInMinutes: minutes } })) as { token: string; expiresAt: string; installCommand: string; registerCommand: string };
+        if (opts.json) return console.log(JSON.stringify(r));
+        console.log(`On the new server (single use, until ${r.expiresAt}):\n  from a checkout:        ${r.installCommand}\n  with rexec-agent there: ${r.registerCommand}`);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    });
+
   const audit = program.command('audit').description('The audit log (append-only, hash-chained)');
   audit
     .command('verify')

@@ -4,12 +4,13 @@
  * written to the audit log as actor "local-admin" (whoever can reach the data directory).
  */
 import { z } from 'zod';
-import { auditQuerySchema, createTokenRequestSchema, createUserRequestSchema, usernameSchema, updateUserRequestSchema } from '@rexec/shared';
+import { auditQuerySchema, createEnrollmentRequestSchema, createTokenRequestSchema, createUserRequestSchema, usernameSchema, updateUserRequestSchema } from '@rexec/shared';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { createApiToken, listApiTokens, revokeApiToken } from '../auth/tokens.js';
 import { createUser, listUsers, resetPassword, updateUser } from '../auth/users.js';
 import { auditLog } from '../audit/audit-log.js';
 import { queryAudit } from '../audit/audit-query.js';
+import { createEnrollment } from '../auth/enrollment.js';
 import type { AccessEffects } from '../ws/live-sockets.js';
 
 const userRef = z.object({ user: z.string().min(1).max(128) });
@@ -22,6 +23,7 @@ export const adminRequestSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('user.list'), args: z.object({}).default({}) }),
   z.object({ op: z.literal('user.update'), args: userRef.extend(updateUserRequestSchema.shape) }),
   z.object({ op: z.literal('user.reset-password'), args: userRef }),
+  z.object({ op: z.literal('enrollment.create'), args: createEnrollmentRequestSchema.extend({ publicUrl: z.url() }) }),
   z.object({ op: z.literal('audit.verify'), args: z.object({}).default({}) }),
   z.object({ op: z.literal('audit.list'), args: auditQuerySchema }),
 ]);
@@ -66,6 +68,12 @@ export async function runAdminOp(prisma: PrismaClient, req: z.infer<typeof admin
       effects.userAccessChanged(r.user.id, 'your password was reset by an administrator');
       await audit.record({ actor: ACTOR, action: 'user.reset_password', target: r.user.username });
       return r;
+    }
+    case 'enrollment.create': {
+      const { publicUrl, ...rest } = req.args;
+      const created = await createEnrollment(prisma, { createdBy: ACTOR, publicUrl: publicUrl.replace(/\/+$/, ''), ...rest });
+      await audit.record({ actor: ACTOR, action: 'enrollment.create', target: created.expiresAt, details: { tags: rest.tags, expiresInMinutes: rest.expiresInMinutes } });
+      return created;
     }
     case 'audit.verify':
       return audit.verify();

@@ -24,6 +24,7 @@ import type { SecretBox } from '../auth/secret-box.js';
 import type { AccessEffects } from '../ws/live-sockets.js';
 import { usersRouter } from './routes/users.js';
 import { auditRouter } from './routes/audit.js';
+import { enrollmentRegisterRouter, enrollmentRouter } from './routes/enrollment.js';
 import { RELAY_VERSION } from '../version.js';
 
 export interface AppDeps {
@@ -33,6 +34,8 @@ export interface AppDeps {
   runs: RunEngine;
   box: SecretBox;
   effects: AccessEffects;
+  /** The relay's public URL (known once it listens). */
+  publicUrl: () => string;
   signer: JwtSigner;
   auth: Authenticator;
   dataDir: string;
@@ -51,12 +54,14 @@ export function createApp(d: AppDeps): express.Express {
   api.get('/health', (_req, res) => {
     res.json({ status: 'ok', version: RELAY_VERSION, protocolVersion: PROTOCOL_VERSION, database: d.databaseKind, agentsOnline: d.hub.onlineCount });
   });
-  api.use(authRouter(d.prisma, d.signer, d.auth, d.dataDir));
+  api.use(authRouter(d.prisma, d.signer, d.auth, d.dataDir, d.effects));
+  api.use(enrollmentRegisterRouter(d.prisma));
   api.use(authenticate(d.auth));
   api.use(agentsRouter(d.prisma, d.hub, d.execs));
   api.use(tokensRouter(d.prisma, d.effects));
   api.use(usersRouter(d.prisma, d.effects));
   api.use(auditRouter(d.prisma));
+  api.use(enrollmentRouter(d.prisma, d.publicUrl));
   api.use(profilesRouter(d.prisma, d.box, d.runs));
   api.use(promptsRouter(d.prisma));
   api.use(runsRouter(d.prisma, d.box, d.runs));

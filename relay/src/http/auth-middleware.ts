@@ -3,7 +3,7 @@ import { ErrorCode, RexecError, type Role } from '@rexec/shared';
 import { bearerFrom, hasRole, type Authenticator, type Principal } from '../auth/principal.js';
 
 /** Paths a user who must change the one-time password may still call. */
-const PASSWORD_CHANGE_ALLOWED = new Set(['/api/auth/password', '/api/auth/me']);
+const PASSWORD_CHANGE_ALLOWED = new Set(['/api/auth/password', '/api/auth/me', '/api/auth/logout']);
 
 export function authenticate(auth: Authenticator): RequestHandler {
   return async (req, res, next) => {

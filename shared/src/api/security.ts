@@ -60,3 +60,21 @@ export const auditQuerySchema = z.object({
   to: z.iso.datetime({ offset: true }).optional(),
 });
 export const auditVerifySchema = z.object({ ok: z.boolean(), entries: z.number().int(), brokenAt: z.number().int().optional(), problem: z.string().optional() });
+
+/** `POST /api/enrollment-tokens`: a single-use token for "Add agent". */
+export const createEnrollmentRequestSchema = z.object({
+  /** Minutes until it expires (default 15, at most a day). */
+  expiresInMinutes: z.number().int().min(1).max(1440).default(15),
+  /** Tags the enrolled agent gets (they replace what the agent asks for). */
+  tags: tagsSchema.default([]),
+});
+export const enrollmentResponseSchema = z.object({
+  token: z.string(),
+  expiresAt: z.string(),
+  tags: z.array(z.string()),
+  /** Ready to paste on the server, from a checkout of this repository. */
+  installCommand: z.string(),
+  /** For a server that already has rexec-agent. */
+  registerCommand: z.string(),
+});
+export type EnrollmentResponse = z.infer<typeof enrollmentResponseSchema>;

@@ -24,22 +24,34 @@ import { clientIp, principalOf, requireRole } from '../auth-middleware.js';
 import { log } from '../../log.js';
 import { auditLog } from '../../audit/audit-log.js';
 
+/** Creates an agent and its credential (shown once); 409 when the name is taken. */
+export async function registerWith(
+  prisma: PrismaClient,
+  body: ReturnType<typeof registerAgentRequestSchema.parse>,
+  by: string,
+  ip: string,
+  audit: ReturnType<typeof auditLog>,
+): Promise<{ agent: ReturnType<typeof agentView>; credential: string }> {
+  const { secret, hash } = newSecret('agentCredential');
+  try {
+    const agent = await prisma.agent.create({ data: { ...body, credentialHash: hash } });
+    log.info('agent registered', { agent: agent.name, id: agent.id, by });
+    await audit.record({ actor: by, action: 'agent.register', target: agent.name, ip, details: { id: agent.id, tags: agent.tags } });
+    return { agent: agentView(agent, false), credential: secret };
+  } catch (err) {
+    if ((err as { code?: string }).code === 'P2002') throw new RexecError(ErrorCode.Conflict, `an agent named "${body.name}" already exists`);
+    throw err;
+  }
+}
+
 export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecService): Router {
   const r = Router();
   const audit = auditLog(prisma);
 
   r.post('/agents/register', requireRole('operator'), async (req, res) => {
     const body = parseBody(registerAgentRequestSchema, req.body);
-    const { secret, hash } = newSecret('agentCredential');
-    try {
-      const agent = await prisma.agent.create({ data: { ...body, credentialHash: hash } });
-      log.info('agent registered', { agent: agent.name, id: agent.id, by: describePrincipal(principalOf(res)) });
-      await audit.record({ actor: describePrincipal(principalOf(res)), action: 'agent.register', target: agent.name, ip: clientIp(req), details: { id: agent.id, tags: agent.tags } });
-      res.status(201).json({ agent: agentView(agent, false), credential: secret });
-    } catch (err) {
-      if ((err as { code?: string }).code === 'P2002') throw new RexecError(ErrorCode.Conflict, `an agent named "${body.name}" already exists`);
-      throw err;
-    }
+    const agent = await registerWith(prisma, body, describePrincipal(principalOf(res)), clientIp(req), audit);
+    res.status(201).json(agent);
   });
 
   r.get('/agents', requireRole('viewer'), async (req, res) => {

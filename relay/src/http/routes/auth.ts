@@ -10,6 +10,7 @@ import { parseBody } from '../errors.js';
 import { authenticate, clientIp, principalOf } from '../auth-middleware.js';
 import { log } from '../../log.js';
 import { auditLog } from '../../audit/audit-log.js';
+import type { AccessEffects } from '../../ws/live-sockets.js';
 
 type UserRow = { id: string; username: string; role: string; mustChangePassword: boolean; passwordVersion: number };
 
@@ -17,7 +18,7 @@ type UserRow = { id: string; username: string; role: string; mustChangePassword:
 export const LOCKOUT_THRESHOLD = 5;
 export const LOCKOUT_MS = 5 * 60_000;
 
-export function authRouter(prisma: PrismaClient, signer: JwtSigner, auth: Authenticator, dataDir: string): Router {
+export function authRouter(prisma: PrismaClient, signer: JwtSigner, auth: Authenticator, dataDir: string, effects?: AccessEffects): Router {
   const r = Router();
   const audit = auditLog(prisma);
   // Failed logins: 5 per minute per IP and per username, then 429 until the bucket refills.
@@ -75,6 +76,23 @@ export function authRouter(prisma: PrismaClient, signer: JwtSigner, auth: Authen
     if (p.kind === 'agent') throw new RexecError(ErrorCode.Forbidden, 'agents have no user');
     const body: MeResponse = { user: { id: p.id, username: p.name, kind: p.kind, role: p.role, mustChangePassword: p.kind === 'user' && p.mustChangePassword } };
     res.json(body);
+  });
+
+  /** A fresh session for a still-valid one (sessions are short-lived; clients refresh before expiry). */
+  r.post('/auth/refresh', authenticate(auth), async (_req, res) => {
+    const p = principalOf(res);
+    if (p.kind !== 'user') throw new RexecError(ErrorCode.Forbidden, 'only signed-in users have sessions to refresh');
+    res.json(session(await prisma.user.findUniqueOrThrow({ where: { id: p.id } })));
+  });
+
+  /** Signs out everywhere: every session of this user stops working and their open sockets close. */
+  r.post('/auth/logout', authenticate(auth), async (req, res) => {
+    const p = principalOf(res);
+    if (p.kind !== 'user') throw new RexecError(ErrorCode.Forbidden, 'only signed-in users can sign out; revoke API tokens instead');
+    await prisma.user.update({ where: { id: p.id }, data: { passwordVersion: { increment: 1 } } });
+    effects?.userAccessChanged(p.id, 'signed out');
+    await audit.record({ actor: `user:${p.name}`, action: 'auth.logout', target: p.name, ip: clientIp(req) });
+    res.status(204).end();
   });
 
   r.post('/auth/password', authenticate(auth), async (req, res) => {

@@ -9,6 +9,7 @@
 import { homedir, hostname } from 'node:os';
 import { LINK_DEFAULTS, type RelayHello } from '@rexec/shared';
 import { loadRegistration } from './config.js';
+import { caFileSetting, loadCa } from './tls.js';
 import { acquirePidFile, releasePidFile } from './daemon.js';
 import { ExecRunner } from './exec/runner.js';
 import { FlowGate } from './flow.js';
@@ -131,7 +132,9 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     return execs.killAll().then(() => gate.reset());
   };
 
+  const ca = loadCa(caFileSetting(reg, opts.env));
   link = new AgentLink({
+    ...(ca ? { ca } : {}),
     apiUrl: reg.api_url,
     agentId: reg.agent_id,
     // Re-read before every attempt so `refresh-token` applies on the next reconnect.

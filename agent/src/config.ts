@@ -37,6 +37,8 @@ export interface AgentConfig {
   shell?: string;
   description?: string;
   working_dir?: string;
+  /** PEM file of a CA to trust for the relay's certificate (besides the system roots). */
+  ca_file?: string;
   allowed_roots?: string[];
   max_runs?: number;
 }
@@ -57,7 +59,7 @@ export class ConfigError extends Error {
   }
 }
 
-const STRING_FIELDS = ['api_url', 'agent_id', 'token', 'name', 'shell', 'description', 'working_dir'] as const;
+const STRING_FIELDS = ['api_url', 'agent_id', 'token', 'name', 'shell', 'description', 'working_dir', 'ca_file'] as const;
 
 export function configFormat(path: string): ConfigFormat {
   const ext = extname(path).toLowerCase();

@@ -41,6 +41,7 @@ import {
 } from '@rexec/shared';
 import { silentLogger, type Logger } from './logger.js';
 import type { LinkSink } from './sink.js';
+import { trustedCas } from './tls.js';
 
 export type LinkState = 'idle' | 'connecting' | 'open' | 'waiting' | 'stopped';
 
@@ -88,6 +89,8 @@ export interface LinkOptions {
   deadLinkTimeoutMs?: number;
   /** Upgrade must complete within this; default 10 s. */
   handshakeTimeoutMs?: number;
+  /** Extra CA to trust for wss:// (system roots are always trusted). */
+  ca?: Buffer;
 }
 
 /** http(s)://host/prefix -> ws(s)://host/prefix/ws/agent/{id} */
@@ -197,6 +200,7 @@ export class AgentLink implements LinkSink {
         maxPayload: LIMITS.maxMessageBytes,
         perMessageDeflate: false,
         handshakeTimeout: this.opts.handshakeTimeoutMs ?? 10_000,
+        ...(this.opts.ca ? { ca: trustedCas(this.opts.ca) } : {}),
       });
     } catch (err) {
       // A bad URL or a credential that is not a valid header value: retrying cannot help.

@@ -47,6 +47,7 @@ export function buildProgram(ctx: CliContext, setExitCode: (code: number) => voi
     )
     .option('--token <token>', 'single-use enrollment token (rxe_..., from "Add agent" or POST /api/enrollment-tokens) or an API token (rxt_...); env REXEC_TOKEN')
     .option('--host <url>', 'relay URL, e.g. https://relay.example.com; env REXEC_HOST or REXEC_API')
+    .option('--ca-file <pem>', "trust this CA for the relay's certificate (stored as ca_file; env REXEC_AGENT_CA_FILE)")
     .option('-f, --force', 'replace an existing registration in the config file')
     .addHelpText('after', '\nThe stored credential is a per-agent secret issued by the relay, not the API token.')
     .action(run(registerCommand));

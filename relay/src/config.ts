@@ -20,6 +20,8 @@ export interface RelayConfig {
   sessionTtlSeconds: number;
   webDir: string | null;
   runs: RunEngineOptions;
+  /** Serve HTTPS/WSS directly with this certificate chain and key (PEM files). */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface StartFlags {
@@ -27,6 +29,8 @@ export interface StartFlags {
   bind?: string;
   dataDir?: string;
   publicUrl?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -53,7 +57,11 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
     const u = new URL(publicUrl); // throws a clear "Invalid URL" for garbage
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('--public-url must be http(s)://');
   }
+  const certFile = flags.tlsCert ?? env.REXEC_TLS_CERT;
+  const keyFile = flags.tlsKey ?? env.REXEC_TLS_KEY;
+  if (Boolean(certFile) !== Boolean(keyFile)) throw new Error('--tls-cert and --tls-key (REXEC_TLS_CERT, REXEC_TLS_KEY) go together');
   return {
+    ...(certFile && keyFile ? { tls: { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) } } : {}),
     port,
     bind: flags.bind ?? env.REXEC_BIND ?? '127.0.0.1',
     dataDir: path.resolve(flags.dataDir ?? defaultDataDir(env)),

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { CloseCode } from '@rexec/shared';
 import type { RelayConfig } from './config.js';
@@ -64,13 +65,14 @@ export async function startRelay(cfg: RelayConfig): Promise<RunningRelay> {
     let allowOrigin: (o: string) => boolean = () => false;
     const app = createApp({ prisma, hub, execs, runs, box, effects, publicUrl: () => publicUrl, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir });
     // A client gets 10 s to send its request headers (checked every 2 s); bodies and streams are not timed.
-    const server = http.createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 0, connectionsCheckingInterval: 2000 }, app);
+    const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 0, connectionsCheckingInterval: 2000 };
+    const server = cfg.tls ? https.createServer({ ...serverOptions, ...readTls(cfg.tls), minVersion: 'TLSv1.2' }, app) : http.createServer(serverOptions, app);
     server.maxHeadersCount = 100;
     const upgrades = createUpgradeHandler({ prisma, auth, hub, runs, liveSockets, isOriginAllowed: (o) => allowOrigin(o) });
     server.on('upgrade', upgrades.onUpgrade);
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(cfg.port, cfg.bind, resolve));
     const port = (server.address() as AddressInfo).port;
-    if (!publicUrl) publicUrl = `http://${cfg.bind === '0.0.0.0' || cfg.bind === '::' ? 'localhost' : cfg.bind.includes(':') ? `[${cfg.bind}]` : cfg.bind}:${port}`;
+    if (!publicUrl) publicUrl = `${cfg.tls ? 'https' : 'http'}://${cfg.bind === '0.0.0.0' || cfg.bind === '::' ? 'localhost' : cfg.bind.includes(':') ? `[${cfg.bind}]` : cfg.bind}:${port}`;
     allowOrigin = originChecker(publicUrl, cfg.allowedOrigins);
     cleanups.unshift(
       () =>
@@ -104,4 +106,16 @@ export async function startRelay(cfg: RelayConfig): Promise<RunningRelay> {
     for (const c of cleanups) await c();
     throw err;
   }
+}
+
+/** The certificate and key, with a clear message when they cannot be read. */
+function readTls(tls: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
+  const read = (file: string, what: string) => {
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw new Error(`cannot read the TLS ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  return { cert: read(tls.certFile, 'certificate'), key: read(tls.keyFile, 'key') };
 }

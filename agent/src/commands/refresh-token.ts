@@ -1,4 +1,5 @@
 /** `rexec-agent refresh-token`: rotate the agent credential. */
+import { relayFetch } from '../tls-fetch.js';
 import { loadRegistration, readConfig, updateConfig } from '../config.js';
 import { runningPid } from '../daemon.js';
 import { runtimePaths } from '../paths.js';
@@ -8,7 +9,7 @@ import { CliError, configPathFor, type CliContext, type GlobalOptions } from './
 export async function refreshTokenCommand(_opts: object, globals: GlobalOptions, ctx: CliContext): Promise<number> {
   const configPath = configPathFor(globals, ctx);
   const { registration: reg, overrides } = loadRegistration(configPath, ctx.env);
-  const rotated = await rotateCredential(reg.api_url, reg.agent_id, reg.token, ctx.fetch ? { fetch: ctx.fetch } : {});
+  const rotated = await rotateCredential(reg.api_url, reg.agent_id, reg.token, relayFetch(reg, ctx));
   if (rotated.agentId !== reg.agent_id) {
     throw new CliError(`the relay rotated the credential of agent ${rotated.agentId}, not ${reg.agent_id}; config left unchanged`);
   }

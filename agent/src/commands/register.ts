@@ -7,6 +7,7 @@ import { runningPid } from '../daemon.js';
 import { defaultShell, hostFacts } from '../host-info.js';
 import { defaultConfigPath, runtimePaths } from '../paths.js';
 import { registerAgent } from '../relay-api.js';
+import { caFileSetting, fetchTrusting, loadCa } from '../tls.js';
 import { CliError, configPathFor, type CliContext, type GlobalOptions } from './context.js';
 
 export interface RegisterOptions {
@@ -20,6 +21,7 @@ export interface RegisterOptions {
   /** --allowed-root, repeatable. */
   allowedRoot?: string[];
   force?: boolean;
+  caFile?: string;
 }
 
 export function parseTags(value: string | undefined): string[] {
@@ -73,7 +75,10 @@ export async function registerCommand(opts: RegisterOptions, globals: GlobalOpti
   }
   const request = parsed.data;
 
-  const { agent, credential } = await registerAgent(apiUrl, apiToken, request, ctx.fetch ? { fetch: ctx.fetch } : {});
+  const caFile = opts.caFile ? resolve(ctx.cwd, opts.caFile) : caFileSetting(existing ?? {}, ctx.env);
+  const ca = loadCa(caFile);
+  const fetchImpl = ctx.fetch ?? (ca ? fetchTrusting(ca) : undefined);
+  const { agent, credential } = await registerAgent(apiUrl, apiToken, request, fetchImpl ? { fetch: fetchImpl } : {});
 
   const next: AgentConfig = {
     ...(existing ?? {}),
@@ -85,6 +90,7 @@ export async function registerCommand(opts: RegisterOptions, globals: GlobalOpti
     shell: request.shell,
     description: request.description,
   };
+  if (opts.caFile) next.ca_file = caFile!;
   const workingDir = opts.workingDir ?? existing?.working_dir;
   if (workingDir) next.working_dir = workingDir;
   else delete next.working_dir;

@@ -1,5 +1,6 @@
 /** `rexec-agent unregister`: stop, delete the agent on the relay, forget the registration. */
 import { rmSync } from 'node:fs';
+import { relayFetch } from '../tls-fetch.js';
 import { loadRegistration, updateConfig } from '../config.js';
 import { stopAgent } from '../daemon.js';
 import { runtimePaths } from '../paths.js';
@@ -24,7 +25,7 @@ export async function unregisterCommand(opts: UnregisterOptions, globals: Global
   }
 
   try {
-    await deleteAgent(reg.api_url, reg.agent_id, reg.token, ctx.fetch ? { fetch: ctx.fetch } : {});
+    await deleteAgent(reg.api_url, reg.agent_id, reg.token, relayFetch(reg, ctx));
     ctx.stdout(`agent ${reg.agent_id} deleted on ${reg.api_url}\n`);
   } catch (err) {
     if (err instanceof RelayApiError && (err.status === 404 || err.status === 401)) {

@@ -62,6 +62,8 @@ export function buildRelayProgram(): Command {
     .option('-b, --bind <address>', 'address to listen on (env REXEC_BIND, default 127.0.0.1; 0.0.0.0 for all)')
     .option('-d, --data-dir <dir>', 'where the embedded database, lock and control socket live (env REXEC_DATA_DIR, default ~/.rexec/relay)')
     .option('--public-url <url>', 'URL people and agents use to reach this relay; browser sockets must come from its origin (env REXEC_PUBLIC_URL)')
+    .option('--tls-cert <file>', 'serve HTTPS/WSS with this PEM certificate chain (env REXEC_TLS_CERT; needs --tls-key)')
+    .option('--tls-key <file>', 'the PEM private key for --tls-cert (env REXEC_TLS_KEY)')
     .addOption(new Option('--log-level <level>', 'log verbosity').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (opts) => {
       const { setLogLevel } = await import('../log.js');

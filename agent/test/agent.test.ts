@@ -60,7 +60,7 @@ test('a dropped link detaches its sessions and the next hello lists them; the re
   const hello2 = second.messages[0]!;
   assert.ok(hello2.type === 'hello');
   assert.deepEqual(hello2.sessions.map((s) => [s.sessionId, s.outputBytes > 0]), [['s1', true]]);
-  assert.match(log, /REXEC_TOKEN holds an API token/);
+  assert.match(log, /REXEC_TOKEN holds an API or enrollment token/);
 
   // When the relay says the agent was deleted, the agent stops with exit code 2
   second.ws.close(4006, 'deleted by admin');

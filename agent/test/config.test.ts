@@ -56,13 +56,15 @@ test('env REXEC_TOKEN and REXEC_HOST (alias REXEC_API) override the file', () =>
   assert.equal(applyEnvOverrides(file, { REXEC_API: 'https://api' }).config.api_url, 'https://api');
 });
 
-test('REXEC_TOKEN holding an API token (rxt_) is not used as the agent credential', () => {
-  // Regression guard: REXEC_TOKEN doubles as register's API token; a shell that still has it set
-  // must not make `start` present the API token on the link.
-  const r = applyEnvOverrides({ token: 'rxa_file' }, { REXEC_TOKEN: 'rxt_' + 'a'.repeat(43) });
-  assert.equal(r.config.token, 'rxa_file');
-  assert.equal(r.applied.length, 0);
-  assert.match(r.ignored[0]!, /API token/);
+test('REXEC_TOKEN holding an API or enrollment token (rxt_, rxe_) is not used as the agent credential', () => {
+  // Regression guard: REXEC_TOKEN doubles as register's token; a shell that still has it set
+  // must not make `start` present it on the link.
+  for (const prefix of ['rxt_', 'rxe_']) {
+    const r = applyEnvOverrides({ token: 'rxa_file' }, { REXEC_TOKEN: prefix + 'a'.repeat(43) });
+    assert.equal(r.config.token, 'rxa_file');
+    assert.equal(r.applied.length, 0);
+    assert.match(r.ignored[0]!, /API or enrollment token/);
+  }
 });
 
 for (const ext of ['yaml', 'yml', 'json']) {

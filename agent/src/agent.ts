@@ -10,6 +10,7 @@ import { homedir, hostname } from 'node:os';
 import { LINK_DEFAULTS, type RelayHello } from '@rexec/shared';
 import { loadRegistration } from './config.js';
 import { caFileSetting, loadCa } from './tls.js';
+import { CommandAllowlist } from './command-allowlist.js';
 import { acquirePidFile, releasePidFile } from './daemon.js';
 import { ExecRunner } from './exec/runner.js';
 import { FlowGate } from './flow.js';
@@ -82,7 +83,9 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     ...(opts.spawnPty ? { spawn: opts.spawnPty } : {}),
     ...sessionTuning(opts.env),
   });
-  const execs = new ExecRunner({ sink, gate, shell, ...(reg.working_dir ? { workingDir: reg.working_dir } : {}), logger: log, env: opts.env });
+  const allowlist = new CommandAllowlist(reg.command_allowlist ?? []);
+  if (allowlist.active) log.info('command allowlist active: execs and runs must match', { patterns: allowlist.sources.length });
+  const execs = new ExecRunner({ sink, gate, shell, ...(reg.working_dir ? { workingDir: reg.working_dir } : {}), allowlist, logger: log, env: opts.env });
   const roots = allowedRootsSetting(reg, opts.env, homedir());
   // Constructing the run manager kills what runs an earlier agent process left behind.
   const runs = new RunManager({
@@ -93,6 +96,7 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     allowedRoots: roots.roots,
     recordsDir: paths.runs,
     maxRuns,
+    allowlist,
     logger: log,
     env: opts.env,
   });

@@ -15,6 +15,7 @@
  *   allowed_roots  directories runs may work in (list); default [working_dir, else $HOME].
  *                Env REXEC_AGENT_ALLOWED_ROOTS (colon-separated) wins over the file.
  *   max_runs     runs running at once (default 16); env REXEC_AGENT_MAX_RUNS wins.
+ *   command_allowlist  optional list of regular expressions a whole exec command or run template must match.
  *
  * Keys this version does not know are kept when the file is rewritten.
  *
@@ -41,6 +42,8 @@ export interface AgentConfig {
   ca_file?: string;
   allowed_roots?: string[];
   max_runs?: number;
+  /** Regular expressions; when set, execs and runs must match one (see command-allowlist.ts). */
+  command_allowlist?: string[];
 }
 
 /** A config that names a registration: what `start`, `unregister` and `refresh-token` need. */
@@ -98,6 +101,11 @@ export function parseConfig(text: string, path: string): AgentConfig & Record<st
       throw new ConfigError(`config file ${path}: "allowed_roots" must be a list of directories`);
     }
   } else delete cfg.allowed_roots;
+  if (cfg.command_allowlist !== undefined && cfg.command_allowlist !== null) {
+    if (!Array.isArray(cfg.command_allowlist) || !cfg.command_allowlist.every((l) => typeof l === 'string')) {
+      throw new ConfigError(`config file ${path}: "command_allowlist" must be a list of regular expressions`);
+    }
+  } else delete cfg.command_allowlist;
   if (cfg.max_runs !== undefined && cfg.max_runs !== null) {
     if (typeof cfg.max_runs !== 'number' || !Number.isInteger(cfg.max_runs) || cfg.max_runs < 1 || cfg.max_runs > LIMITS.maxHeldRuns) {
       throw new ConfigError(`config file ${path}: "max_runs" must be a whole number from 1 to ${LIMITS.maxHeldRuns}`);

@@ -14,7 +14,7 @@ import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { CloseCode, type ProfileView, type RunView, type UserView } from '@rexec/shared';
-import { AGENT_BIN, RELAY_BIN, TerminalClient, run, startAgent, startRelay, tempDir, waitUntil, type AgentProc, type RelayProc } from './harness.js';
+import { AGENT_BIN, RELAY_BIN, TerminalClient, registerAgent, run, startAgent, startRelay, tempDir, waitUntil, type AgentProc, type RelayProc } from './harness.js';
 
 describe('adversarial suite', () => {
   let relay: RelayProc;
@@ -359,6 +359,34 @@ describe('adversarial suite', () => {
         });
         assert.equal(end.status, 'failed', dir);
         assert.equal(end.pid, null, `${dir}: nothing was started`);
+      }
+    });
+  });
+
+  describe('agent limits', () => {
+    test("the agent's command allowlist refuses execs and runs outside it, whatever the relay asks", async () => {
+      const cfg = path.join(tempDir('allow'), 'agent.json');
+      assert.equal(registerAgent(relay, 'locked-down', cfg).status, 0);
+      const c = JSON.parse(fs.readFileSync(cfg, 'utf8'));
+      fs.writeFileSync(cfg, JSON.stringify({ ...c, command_allowlist: ['echo [a-z-]+', 'claude -p "\\$PROMPT"'] }), { mode: 0o600 });
+      const a = await startAgent(relay, { configPath: cfg, name: 'locked-down', env: { REXEC_AGENT_ALLOWED_ROOTS: root } });
+      try {
+        const ok = await api<string>('POST', '/api/agents/locked-down/exec', { command: 'echo allowed-cmd' });
+        assert.match(JSON.stringify(ok.body), /\\"exitCode\\":0|"exitCode":0/);
+        const no = await api<string>('POST', '/api/agents/locked-down/exec', { command: `echo x; touch ${root}/pwned-allow` });
+        assert.match(JSON.stringify(no.body), /refused by this agent's command_allowlist/);
+        const argv = await api<string>('POST', '/api/agents/locked-down/exec', { argv: ['touch', `${root}/pwned-allow2`] });
+        assert.match(JSON.stringify(argv.body), /command_allowlist/);
+        const r = await api<{ run: RunView }>('POST', '/api/run', { agent: 'locked-down', profile: shell.slug, prompt: `touch ${root}/pwned-allow3`, workingDirectory: root });
+        const end = await waitUntil('the run to end', async () => {
+          const v = (await api<{ run: RunView }>('GET', `/api/runs/${r.body.run.id}`)).body.run;
+          return v.status !== 'queued' && v.status !== 'running' ? v : null;
+        });
+        assert.equal(end.status, 'failed');
+        assert.match(end.statusReason ?? '', /command_allowlist/);
+        assert.deepEqual(fs.readdirSync(root).filter((f) => f.startsWith('pwned')), []);
+      } finally {
+        await a.stop();
       }
     });
   });

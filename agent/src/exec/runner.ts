@@ -21,6 +21,7 @@ import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { encodeFrame, ErrorCode, FrameKind, LIMITS, type ExecMessage, type ExecResult } from '@rexec/shared';
 import { childEnv } from '../child-env.js';
+import type { CommandAllowlist } from '../command-allowlist.js';
 import type { FlowGate } from '../flow.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { LinkSink } from '../sink.js';
@@ -38,6 +39,8 @@ export interface ExecRunnerOptions {
   workingDir?: string;
   /** Environment the commands inherit (REXEC_* removed); default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** When active, an exec's command text must match it. */
+  allowlist?: CommandAllowlist;
   /** Per-stream output cap; default LIMITS.maxExecOutputBytes. */
   maxOutputBytes?: number;
   /** Wait for pipes after the leader exited; default 200 ms. */
@@ -144,6 +147,11 @@ class RunningExec {
   private launch(): void {
     const { msg, opts } = this;
     const [file, args] = msg.argv ? [msg.argv[0]!, msg.argv.slice(1)] : [opts.shell, ['-c', msg.command!]];
+    const notAllowed = opts.allowlist?.check(msg.command ?? msg.argv!.join(' ')) ?? null;
+    if (notAllowed) {
+      this.spawnError = notAllowed;
+      return this.finish();
+    }
     const cwd = msg.cwd || opts.workingDir || homedir();
     if (!isDirectory(cwd)) {
       this.spawnError = `working directory not found: ${cwd}`;

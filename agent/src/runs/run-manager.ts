@@ -14,6 +14,7 @@
  * finished (then orphaned) ones first, and finished runs are dropped after `finishedTtlMs` even
  * when no relay ever forgot them.
  */
+import type { CommandAllowlist } from '../command-allowlist.js';
 import { existsSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute } from 'node:path';
@@ -48,6 +49,8 @@ export interface RunManagerOptions {
   recordsDir: string | null;
   /** Runs running at once; default DEFAULT_MAX_RUNS. */
   maxRuns?: number;
+  /** When active, a run's template must match it. */
+  allowlist?: CommandAllowlist;
   /** Environment the runs inherit (REXEC_* removed); default process.env. */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
@@ -172,6 +175,11 @@ export class RunManager {
     void run.done.then(() => this.prune(0));
     if (running >= this.maxRuns) {
       run.refuse(`this agent runs at most ${this.maxRuns} runs at once and ${running} are running; try again later`);
+      return run.done;
+    }
+    const notAllowed = this.opts.allowlist?.check(msg.command) ?? null;
+    if (notAllowed) {
+      run.refuse(notAllowed);
       return run.done;
     }
     const cwd = resolveWorkingDir(msg.cwd, this.defaultDir, this.roots);

@@ -293,6 +293,15 @@ describe('agent runner', () => {
     }
     const saved = await api<{ prompt: { id: string } }>('POST', '/api/prompts', { name: 'needs var', content: 'fix {{MODULE}}', agentProfileId: shellProfile.slug, tags: ['t1'], variables: [{ name: 'MODULE' }] });
     assert.equal(saved.status, 201, JSON.stringify(saved.body));
+    // A partial update changes only what it names (schema defaults never overwrite stored fields).
+    const patched = await api<{ prompt: { tags: string[]; agentProfileId: string | null; variables: unknown[] } }>('PUT', `/api/prompts/${saved.body.prompt.id}`, { tags: ['t2'] });
+    assert.equal(patched.status, 200);
+    assert.deepEqual(patched.body.prompt.tags, ['t2']);
+    assert.equal(patched.body.prompt.agentProfileId, shellProfile.id);
+    assert.equal(patched.body.prompt.variables.length, 1);
+    const pp = await api<{ profile: ProfileView }>('PUT', `/api/profiles/${printProfile.id}`, { icon: 'printer' });
+    assert.equal(pp.body.profile.defaultTimeout, 1);
+    assert.equal(pp.body.profile.maxTimeout, 5);
     const missing = await api<{ error: { message: string } }>('POST', '/api/run', { agent: agent.name, promptId: saved.body.prompt.id });
     assert.equal(missing.status, 400);
     assert.match(missing.body.error.message, /MODULE/);

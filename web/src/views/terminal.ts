@@ -8,69 +8,17 @@
  */
 import '@xterm/xterm/css/xterm.css';
 import { FitAddon } from '@xterm/addon-fit';
-import { Terminal, type ITheme } from '@xterm/xterm';
+import { Terminal } from '@xterm/xterm';
 import { CloseCode, ErrorCode, closeCodeName } from '@rexec/shared';
 import { ApiError, listAgents, me } from '../api.js';
 import { h, type Disposables } from '../dom.js';
 import { token } from '../session.js';
 import { navigate } from '../nav.js';
 import { TerminalLink } from '../terminal-link.js';
+import { onThemeChange, resolvedTheme } from '../theme.js';
+import { DARK, LIGHT, TERMINAL_FONT } from '../term-theme.js';
 
 type ConnState = 'connecting' | 'starting' | 'running' | 'ended' | 'offline' | 'disconnected' | 'error';
-
-const DARK: ITheme = {
-  background: '#0d1117',
-  foreground: '#e6edf3',
-  cursor: '#e6edf3',
-  cursorAccent: '#0d1117',
-  selectionBackground: '#264f78',
-  scrollbarSliderBackground: 'rgba(110, 118, 129, 0.25)',
-  scrollbarSliderHoverBackground: 'rgba(110, 118, 129, 0.45)',
-  scrollbarSliderActiveBackground: 'rgba(110, 118, 129, 0.6)',
-  black: '#484f58',
-  red: '#ff7b72',
-  green: '#3fb950',
-  yellow: '#d29922',
-  blue: '#58a6ff',
-  magenta: '#bc8cff',
-  cyan: '#39c5cf',
-  white: '#b1bac4',
-  brightBlack: '#6e7681',
-  brightRed: '#ffa198',
-  brightGreen: '#56d364',
-  brightYellow: '#e3b341',
-  brightBlue: '#79c0ff',
-  brightMagenta: '#d2a8ff',
-  brightCyan: '#56d4dd',
-  brightWhite: '#f0f6fc',
-};
-
-const LIGHT: ITheme = {
-  background: '#ffffff',
-  foreground: '#1f2328',
-  cursor: '#1f2328',
-  cursorAccent: '#ffffff',
-  selectionBackground: '#b6d7ff',
-  scrollbarSliderBackground: 'rgba(31, 35, 40, 0.15)',
-  scrollbarSliderHoverBackground: 'rgba(31, 35, 40, 0.3)',
-  scrollbarSliderActiveBackground: 'rgba(31, 35, 40, 0.4)',
-  black: '#24292f',
-  red: '#cf222e',
-  green: '#116329',
-  yellow: '#7d4e00',
-  blue: '#0969da',
-  magenta: '#8250df',
-  cyan: '#1b7c83',
-  white: '#6e7781',
-  brightBlack: '#57606a',
-  brightRed: '#a40e26',
-  brightGreen: '#1a7f37',
-  brightYellow: '#633c01',
-  brightBlue: '#218bff',
-  brightMagenta: '#a475f9',
-  brightCyan: '#3192aa',
-  brightWhite: '#8c959f',
-};
 
 const STATE_LABEL: Record<ConnState, string> = {
   connecting: 'connecting…',
@@ -111,23 +59,24 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
     ),
   );
 
-  const dark = window.matchMedia('(prefers-color-scheme: dark)');
   const term = new Terminal({
     cursorBlink: true,
-    fontFamily: 'ui-monospace, "SF Mono", "Cascadia Mono", "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, monospace',
+    fontFamily: TERMINAL_FONT,
     fontSize: 14,
     lineHeight: 1.15,
     scrollback: 10_000,
-    theme: dark.matches ? DARK : LIGHT,
+    theme: resolvedTheme() === 'dark' ? DARK : LIGHT,
     allowProposedApi: false,
   });
   const fit = new FitAddon();
   term.loadAddon(fit);
   term.open(host);
   d.add(() => term.dispose());
-  d.listen(dark, 'change', () => {
-    term.options.theme = dark.matches ? DARK : LIGHT;
-  });
+  d.add(
+    onThemeChange((t) => {
+      term.options.theme = t === 'dark' ? DARK : LIGHT;
+    }),
+  );
 
   const setState = (s: ConnState, text?: string) => {
     state.dataset.state = s;

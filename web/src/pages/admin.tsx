@@ -1,0 +1,9 @@
+import { PageHead } from '../components/ui.js';
+
+export function AdminPage() {
+  return (
+    <div class="page">
+      <PageHead title="admin" />
+    </div>
+  );
+}

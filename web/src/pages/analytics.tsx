@@ -1,0 +1,9 @@
+import { PageHead } from '../components/ui.js';
+
+export function AnalyticsPage() {
+  return (
+    <div class="page">
+      <PageHead title="analytics" />
+    </div>
+  );
+}

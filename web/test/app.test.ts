@@ -271,6 +271,128 @@ describe('web app pages in Chromium', { timeout: 240_000 }, () => {
     await page.click('[data-testid="output-mode-clean"]');
   });
 
+  test('Settings: create a profile, Validate shows each check, the preview resolves the command; runner settings save', async () => {
+    await go(page, 'settings');
+    await page.waitForSelector('[data-profile-card="shell"]');
+    await shots(page, 'settings');
+    await page.click('#new-profile');
+    await page.waitForSelector('#pf-template');
+    await page.fill('#pf-name', 'Echo bot');
+    await page.fill('#pf-template', 'cd "$WORKING_DIR" && echo "$PROMPT" | tr a-z A-Z');
+    await page.fill('#pf-default-timeout', '5');
+    await page.fill('#pf-max-timeout', '15');
+    await page.click('#pf-validate');
+    await page.waitForSelector('[data-testid="checks"] [data-check="prompt-present"][data-ok="true"]');
+    assert.ok((await page.locator('[data-testid="checks"] [data-check]').count()) >= 5, 'every check is listed');
+    assert.match((await page.textContent('#pf-preview')) ?? '', /echo "Fix the failing test in src\/app\.ts"/);
+    await shots(page, 'profile-editor');
+
+    // A template without $PROMPT fails its check, in place
+    await page.fill('#pf-template', 'echo hello');
+    await page.click('#pf-validate');
+    await page.waitForSelector('[data-check="prompt-present"][data-ok="false"]');
+    await page.click('#pf-save');
+    await page.waitForSelector('[data-testid="error-banner"]');
+    await shots(page, 'profile-editor-invalid');
+    await page.fill('#pf-template', 'cd "$WORKING_DIR" && echo "$PROMPT" | tr a-z A-Z');
+    await page.click('#pf-save');
+    await page.waitForSelector('[data-testid="toast"]:has-text("Saved profile")');
+    await page.waitForFunction(() => /#\/settings\/profiles\/[^n]/.test(location.hash));
+
+    // Test it on the agent from its card; then duplicate
+    await go(page, 'settings');
+    await page.click('[data-profile-card="echo-bot"] [data-action="test"]');
+    await page.fill('#profile-test-dir', path.join(root, 'project'));
+    await page.click('#profile-test-run');
+    await page.waitForSelector('#profile-test-result[data-ok="true"]', { timeout: 30_000 });
+    assert.match((await page.textContent('#profile-test-result')) ?? '', /ECHO TEST/);
+    await shots(page, 'profile-test');
+    await page.keyboard.press('Escape');
+    await page.click('[data-profile-card="echo-bot"] [data-action="duplicate"]');
+    await page.waitForFunction(() => (document.querySelector<HTMLInputElement>('#pf-name')?.value ?? '') === 'Echo bot (copy)');
+
+    // Runner settings: a refused value is explained, a good one saved
+    await go(page, 'settings');
+    await page.fill('#rs-maxConcurrentRuns', '0');
+    await page.click('#rs-save');
+    await page.waitForSelector('#runner-settings [data-testid="error-banner"]');
+    await page.fill('#rs-maxConcurrentRuns', '4');
+    await page.fill('#rs-defaultWorkingDirectory', path.join(root, 'project'));
+    await page.click('#rs-save');
+    await page.waitForSelector('[data-testid="toast"]:has-text("Runner settings saved")');
+    const { body } = await relay!.api<{ settings: { maxConcurrentRuns: number } }>('GET', '/api/settings/runner');
+    assert.equal(body.settings.maxConcurrentRuns, 4);
+  });
+
+  test('Dashboard: agents, last runs, failures and the quick run of the most used prompt', async () => {
+    await go(page, 'dashboard');
+    await page.waitForSelector('[data-testid="last-runs"] li[data-run-id]');
+    await page.waitForSelector('[data-testid="recent-failures"] li[data-run-id]');
+    assert.match((await page.textContent('#quick-run')) ?? '', /list files/);
+    await shots(page, 'dashboard');
+    await page.click('#quick-run');
+    await page.waitForSelector('#run-detail');
+    await page.waitForSelector('#run-detail[data-status="completed"]', { timeout: 20_000 });
+  });
+
+  test('Schedules, Analytics and Admin say plainly what this relay does not have yet', async () => {
+    for (const [nav, name] of [['schedules', 'schedules'], ['analytics', 'analytics']] as const) {
+      await go(page, nav);
+      const exists = (await relay!.api('GET', nav === 'schedules' ? '/api/schedules' : '/api/analytics')).status !== 404;
+      if (!exists) await page.waitForSelector('[data-testid="not-available"]');
+      await shots(page, name);
+    }
+    await go(page, 'admin');
+    await page.waitForSelector('#tokens-table tr[data-token-name="harness"]');
+    await page.click('#new-token');
+    await page.fill('#token-name', 'ci');
+    await page.click('#token-create');
+    await page.waitForSelector('#token-secret');
+    assert.match((await page.textContent('#token-secret')) ?? '', /^rxt_/);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#tokens-table tr[data-token-name="ci"]');
+    await shots(page, 'admin');
+  });
+
+  test('Agents: detail with sessions; Add agent shows a ready-to-run install command', async () => {
+    await go(page, 'agents');
+    await page.waitForSelector('[data-agent-name="web-agent"][data-status="online"]');
+    await shots(page, 'agents');
+    await page.click('[data-action="add-agent"]');
+    await page.waitForSelector('#add-agent');
+    await page.fill('#add-agent-name', 'db-1');
+    await page.click('#create-register-token');
+    await page.click('#token-create');
+    await page.waitForFunction(() => /--token rxt_/.test(document.querySelector('#install-command')?.textContent ?? ''));
+    assert.match((await page.textContent('#install-command')) ?? '', new RegExp(`^\\./install-agent\\.sh --host ${relay!.url} --token rxt_\\S+ --name db-1$`));
+    await shots(page, 'add-agent');
+    await page.goto(`${relay!.url}/#/agents/${agent!.agentId}`);
+    await page.waitForSelector('#agent-detail[data-status="online"]');
+    await shots(page, 'agent-detail');
+  });
+
+  test('Terminals: two tabs on the agent, each its own shell; the agent page sees the sessions', async () => {
+    await go(page, 'terminals');
+    await page.waitForSelector('[data-testid="terminals-empty"]');
+    await shots(page, 'terminals-empty');
+    for (const word of ['first', 'second']) {
+      await page.click('#new-terminal');
+      const pane = page.locator('[data-testid="term-pane"]:not([hidden])').first();
+      await page.waitForFunction((n) => document.querySelectorAll('[data-tab][data-state="running"]').length >= n, word === 'first' ? 1 : 2, { timeout: 20_000 });
+      await pane.locator('.xterm-helper-textarea').focus();
+      await page.keyboard.type(`echo tab-${word}-$((1+1))`);
+      await page.keyboard.press('Enter');
+      await page.waitForFunction((w) => Array.from(document.querySelectorAll('[data-testid="term-pane"]:not([hidden]) .xterm-rows > div')).some((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trim() === `tab-${w}-2`), word, { timeout: 15_000 });
+    }
+    assert.equal(await page.locator('#term-tabs [data-tab]').count(), 2);
+    await page.click('#term-split');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="term-pane"]:not([hidden])').length === 2);
+    await page.click('#font-bigger');
+    await shots(page, 'terminals-split');
+    const { body } = await relay!.api<{ sessions: unknown[] }>('GET', `/api/agents/${agent!.agentId}/sessions`);
+    assert.ok(body.sessions.length >= 2, 'two sessions open on the agent');
+  });
+
   test('no uncaught errors in the page', () => {
     assert.deepEqual(pageErrors, []);
   });

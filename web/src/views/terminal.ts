@@ -30,15 +30,42 @@ const STATE_LABEL: Record<ConnState, string> = {
   error: 'error',
 };
 
-export function renderTerminal(root: HTMLElement, d: Disposables, agentId: string): void {
-  document.title = 'Terminal · Rexec';
+export interface TerminalViewOptions {
+  /** Give elements their test ids (#terminal, #connection-state...); off for tabs, where several exist. */
+  ids?: boolean;
+  /** Where this view remembers its session for a reload (default: one per agent). */
+  resumeKey?: string;
+  /** Attach to this existing session (from its start) instead of starting a shell. */
+  attach?: string;
+  /** Show the "← Agents" link (off inside the tabbed page). */
+  back?: boolean;
+  /** Called with the connection state and the agent's name as they change. */
+  onState?: (state: string, agentName: string) => void;
+}
 
-  const agentLabel = h('span', { class: 'term-agent', id: 'terminal-agent', 'data-testid': 'terminal-agent', title: agentId }, agentId);
-  const stateText = h('span', { id: 'connection-text' }, STATE_LABEL.connecting);
-  const state = h('span', { class: 'conn-state', id: 'connection-state', 'data-state': 'connecting', role: 'status' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), stateText);
-  const reconnectBtn = h('button', { type: 'button', id: 'reconnect', class: 'btn btn-small btn-primary', hidden: true }, 'Reconnect');
-  const sizeLabel = h('span', { class: 'term-size muted', id: 'terminal-size', 'data-testid': 'terminal-size', title: 'columns × rows' });
-  const host = h('div', { id: 'terminal', class: 'terminal-host', 'data-testid': 'terminal' });
+/** Font size of every terminal view, changed with `setTerminalFontSize`. */
+const FONT_KEY = 'rexec.terminal.fontSize';
+const FONT_EVENT = 'rexec-terminal-font';
+export function terminalFontSize(): number {
+  const n = Number(localStorage.getItem(FONT_KEY));
+  return n >= 8 && n <= 32 ? n : 14;
+}
+export function setTerminalFontSize(n: number): void {
+  localStorage.setItem(FONT_KEY, String(Math.min(32, Math.max(8, n))));
+  window.dispatchEvent(new Event(FONT_EVENT));
+}
+
+export function renderTerminal(root: HTMLElement, d: Disposables, agentId: string, opts: TerminalViewOptions = {}): void {
+  const withIds = opts.ids !== false;
+  const id = (x: string) => (withIds ? x : undefined);
+  if (withIds) document.title = 'Terminal · Rexec';
+
+  const agentLabel = h('span', { class: 'term-agent', id: id('terminal-agent'), 'data-testid': 'terminal-agent', title: agentId }, agentId);
+  const stateText = h('span', { id: id('connection-text'), class: 'conn-text' }, STATE_LABEL.connecting);
+  const state = h('span', { class: 'conn-state', id: id('connection-state'), 'data-state': 'connecting', role: 'status' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), stateText);
+  const reconnectBtn = h('button', { type: 'button', id: id('reconnect'), 'data-action': 'reconnect', class: 'btn btn-small btn-primary', hidden: true }, 'Reconnect');
+  const sizeLabel = h('span', { class: 'term-size muted', id: id('terminal-size'), 'data-testid': 'terminal-size', title: 'columns × rows' });
+  const host = h('div', { id: id('terminal'), class: 'terminal-host', 'data-testid': 'terminal' });
 
   root.append(
     h(
@@ -47,8 +74,8 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
       h(
         'header',
         { class: 'term-header' },
-        h('a', { class: 'back', href: '#/agents', 'data-testid': 'back', title: 'Back to agents' }, h('span', { 'aria-hidden': 'true' }, '←'), h('span', { class: 'back-label' }, ' Agents')),
-        h('span', { class: 'sep', 'aria-hidden': 'true' }, '/'),
+        opts.back === false ? null : h('a', { class: 'back', href: '#/agents', 'data-testid': 'back', title: 'Back to agents' }, h('span', { 'aria-hidden': 'true' }, '←'), h('span', { class: 'back-label' }, ' Agents')),
+        opts.back === false ? null : h('span', { class: 'sep', 'aria-hidden': 'true' }, '/'),
         agentLabel,
         state,
         reconnectBtn,
@@ -62,7 +89,7 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   const term = new Terminal({
     cursorBlink: true,
     fontFamily: TERMINAL_FONT,
-    fontSize: 14,
+    fontSize: terminalFontSize(),
     lineHeight: 1.15,
     scrollback: 10_000,
     theme: resolvedTheme() === 'dark' ? DARK : LIGHT,
@@ -78,7 +105,12 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
     }),
   );
 
+  d.listen(window, FONT_EVENT, () => {
+    term.options.fontSize = terminalFontSize();
+    scheduleFit();
+  });
   const setState = (s: ConnState, text?: string) => {
+    opts.onState?.(s, agentLabel.textContent ?? agentId);
     state.dataset.state = s;
     stateText.textContent = text ?? STATE_LABEL[s];
     reconnectBtn.hidden = s === 'connecting' || s === 'starting' || s === 'running';
@@ -124,7 +156,7 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   // A session outlives this page: closing or reloading detaches, and the terminal attaches again
   // from the last byte it rendered (after a reload: from the start of the agent's buffer). Network
   // drops, relay restarts and agent blips reconnect by themselves with backoff.
-  const resumeKey = `rexec.session.${agentId}`;
+  const resumeKey = opts.resumeKey ?? `rexec.session.${agentId}`;
   let link: TerminalLink | null = null;
   let exit: { exitCode: number | null; signal: string | null } | null = null;
   let lastError: string | null = null;
@@ -172,7 +204,7 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
     const mine = new TerminalLink(agentId, t, () => ({ cols: term.cols, rows: term.rows }), {
       hello(agentName) {
         agentLabel.textContent = agentName;
-        document.title = `${agentName} · Rexec`;
+        if (withIds) document.title = `${agentName} · Rexec`;
         setState('starting');
       },
       started(sessionId) {
@@ -293,7 +325,7 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   d.add(() => link?.dispose());
 
   // After a reload, join the session this tab had open (from the start of the agent's buffer).
-  const previous = sessionStorage.getItem(resumeKey);
+  const previous = opts.attach ?? sessionStorage.getItem(resumeKey);
   connect(previous ? { sessionId: previous, offset: 0 } : null);
   term.focus();
 }

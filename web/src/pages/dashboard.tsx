@@ -9,7 +9,7 @@
 import { useState } from 'preact/hooks';
 import type { PromptView, RunView } from '@rexec/shared';
 import { activeRuns, errorText, listPrompts, listRuns, startRun } from '../api.js';
-import { ErrorBanner, Icon, PageHead, StatusBadge, clock, duration, elapsedOf, shortDate, toast, useAsync, useNow, usePoll } from '../components/ui.js';
+import { ErrorBanner, Icon, PageHead, StatusBadge, clock, duration, elapsedOf, toast, useAsync, useNow, usePoll } from '../components/ui.js';
 import { relativeTime } from '../dom.js';
 import { useAgents } from '../data.js';
 import { href, navigate } from '../nav.js';
@@ -192,10 +192,10 @@ export function DashboardPage(_props: { query?: URLSearchParams }) {
                   <a class="grow" href={`#/agents/${a.id}`}>
                     {a.name}
                   </a>
-                  <span class="muted small">
-                    {a.os}/{a.arch}
+                  <span class="muted small" title={`${a.os} ${a.arch}`}>
+                    {a.os.split(' ')[0]}/{a.arch}
                   </span>
-                  <span class="muted small">{a.status === 'online' ? `since ${shortDate(a.connectedAt)}` : `seen ${relativeTime(a.lastSeenAt, now)}`}</span>
+                  {a.status === 'online' ? null : <span class="muted small">seen {relativeTime(a.lastSeenAt, now)}</span>}
                 </li>
               ))
             ) : (

@@ -74,8 +74,8 @@ export function SettingsPage() {
                   <button type="button" class="btn btn-small" data-action="duplicate" onClick={() => void duplicate(p)}>
                     <Icon name="copy" size={12} /> Duplicate
                   </button>
-                  <button type="button" class="btn btn-small btn-danger" data-action="delete" onClick={() => setDeleting(p)}>
-                    <Icon name="trash" size={12} /> Delete
+                  <button type="button" class="icon-btn btn-danger push-right" data-action="delete" title="Delete" aria-label={`Delete ${p.name}`} onClick={() => setDeleting(p)}>
+                    <Icon name="trash" />
                   </button>
                 </div>
               </article>

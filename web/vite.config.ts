@@ -9,6 +9,8 @@ export default defineConfig({
   resolve: {
     alias: { '@rexec/shared': decodeURIComponent(new URL('../shared/src/index.ts', import.meta.url).pathname) },
   },
+  // Preact's automatic JSX runtime for .tsx files.
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -7,18 +7,37 @@
  * goes back to the login page. A 403 "password change required" sends the user to the
  * change-password page.
  */
-import { apiErrorOf, type AgentView, type LoginResponse, type MeResponse } from '@rexec/shared';
+import {
+  apiErrorOf,
+  type AgentView,
+  type CreateProfile,
+  type DryRunResponse,
+  type LoginResponse,
+  type MeResponse,
+  type ProfileView,
+  type PromptView,
+  type RunListQuery,
+  type RunnerSettings,
+  type RunRequest,
+  type RunView,
+  type SessionView,
+  type TemplateCheck,
+  type ValidateTemplateResponse,
+} from '@rexec/shared';
 import { navigate, routeAfterLogin } from './nav.js';
 import { clearSession, getSession, token } from './session.js';
 
 export class ApiError extends Error {
   readonly code: string;
   readonly status: number;
-  constructor(status: number, code: string, message: string, opts?: { cause?: unknown }) {
+  /** The relay's `error.details`, e.g. `{ checks }` when a template is refused. */
+  readonly details: unknown;
+  constructor(status: number, code: string, message: string, opts?: { cause?: unknown; details?: unknown }) {
     super(message, opts);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.details = opts?.details;
   }
 }
 
@@ -31,6 +50,30 @@ interface RequestOptions {
 }
 
 export async function request<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
+  const res = await send(method, path, body, opts);
+  const text = await res.text();
+  let data: unknown = undefined;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = undefined;
+    }
+  }
+  if (data === undefined && text) throw new ApiError(res.status, 'bad_response', 'the relay sent a response that is not JSON');
+  return data as T;
+}
+
+/** A file from the relay (export, .log) as a Blob, with the name the relay suggested. */
+export async function requestBlob(path: string, opts: RequestOptions = {}): Promise<{ blob: Blob; filename: string | null }> {
+  const res = await send('GET', path, undefined, opts);
+  const cd = res.headers.get('content-disposition') ?? '';
+  const m = /filename="([^"]+)"/.exec(cd);
+  return { blob: await res.blob(), filename: m?.[1] ?? null };
+}
+
+/** fetch with auth; a non-2xx answer becomes an ApiError (after the 401/403 redirects). */
+async function send(method: string, path: string, body: unknown, opts: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (opts.auth !== false) {
@@ -52,21 +95,19 @@ export async function request<T>(method: string, path: string, body?: unknown, o
     throw new ApiError(0, 'network_error', 'cannot reach the relay (network error)', { cause: err });
   }
 
-  const text = await res.text();
-  let data: unknown = undefined;
-  if (text) {
+  if (!res.ok) {
+    const text = await res.text();
+    let data: unknown = undefined;
     try {
-      data = JSON.parse(text);
+      data = text ? JSON.parse(text) : undefined;
     } catch {
       data = undefined;
     }
-  }
-
-  if (!res.ok) {
     const e = apiErrorOf(data);
     const code = e?.code ?? fallbackCode(res.status);
     const message = e?.message ?? `${res.status} ${res.statusText || 'error'}`.trim();
-    const err = new ApiError(res.status, code, message);
+    const details = (data as { error?: { details?: unknown } } | undefined)?.error?.details;
+    const err = new ApiError(res.status, code, message, { details });
     if (res.status === 401 && !opts.keepOn401 && opts.auth !== false) {
       clearSession();
       navigate('/login', { replace: true, next: currentRoute() });
@@ -75,8 +116,7 @@ export async function request<T>(method: string, path: string, body?: unknown, o
     }
     throw err;
   }
-  if (data === undefined && text) throw new ApiError(res.status, 'bad_response', 'the relay sent a response that is not JSON');
-  return data as T;
+  return res;
 }
 
 function fallbackCode(status: number): string {
@@ -118,4 +158,194 @@ export function homeRoute(): string {
   if (!s) return '/login';
   if (s.user.mustChangePassword) return '/change-password';
   return routeAfterLogin();
+}
+
+/** The message to show for any error: the relay's own words when it gave some. */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** Template checks carried by a refused save (400 with `details.checks`). */
+export function checksOf(err: unknown): TemplateCheck[] | null {
+  const d = err instanceof ApiError ? (err.details as { checks?: TemplateCheck[] } | undefined) : undefined;
+  return Array.isArray(d?.checks) ? d.checks : null;
+}
+
+/** Whether an API route exists on this relay (anything but a 404). */
+export async function routeExists(path: string): Promise<boolean> {
+  try {
+    await request('GET', path);
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return false;
+    if (err instanceof ApiError && err.status !== 0) return true; // exists, but refused (403) or broken
+    throw err;
+  }
+}
+
+function qs(q: Record<string, unknown>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== null && v !== '') p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+// ---- agents ------------------------------------------------------------------------------
+
+export async function getAgent(id: string, signal?: AbortSignal): Promise<AgentView> {
+  return (await request<{ agent: AgentView }>('GET', `/api/agents/${encodeURIComponent(id)}`, undefined, { signal })).agent;
+}
+export function deleteAgent(id: string): Promise<void> {
+  return request('DELETE', `/api/agents/${encodeURIComponent(id)}`);
+}
+export function rotateAgentCredential(id: string): Promise<{ agentId: string; credential: string }> {
+  return request('POST', `/api/agents/${encodeURIComponent(id)}/credential`, {});
+}
+export async function listSessions(agent: string, signal?: AbortSignal): Promise<SessionView[]> {
+  return (await request<{ sessions: SessionView[] }>('GET', `/api/agents/${encodeURIComponent(agent)}/sessions`, undefined, { signal })).sessions;
+}
+
+// ---- tokens ------------------------------------------------------------------------------
+
+export interface TokenView {
+  id: string;
+  name: string;
+  role: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt?: string | null;
+  prefix?: string;
+  revokedAt?: string | null;
+}
+export async function listTokens(): Promise<TokenView[]> {
+  const r = await request<{ tokens: TokenView[] }>('GET', '/api/tokens');
+  return r.tokens;
+}
+export function createToken(body: { name: string; role: string; expiresInDays?: number }): Promise<{ token: string } & Record<string, unknown>> {
+  return request('POST', '/api/tokens', body);
+}
+export function deleteToken(id: string): Promise<void> {
+  return request('DELETE', `/api/tokens/${encodeURIComponent(id)}`);
+}
+
+// ---- profiles ----------------------------------------------------------------------------
+
+export async function listProfiles(signal?: AbortSignal): Promise<ProfileView[]> {
+  return (await request<Page<ProfileView>>('GET', '/api/profiles?limit=500', undefined, { signal })).items;
+}
+export async function getProfile(id: string): Promise<ProfileView> {
+  return (await request<{ profile: ProfileView }>('GET', `/api/profiles/${encodeURIComponent(id)}`)).profile;
+}
+export type ProfileInput = CreateProfile;
+export function createProfile(body: ProfileInput): Promise<{ profile: ProfileView; checks: TemplateCheck[] }> {
+  return request('POST', '/api/profiles', body);
+}
+export function updateProfile(id: string, body: Partial<ProfileInput>): Promise<{ profile: ProfileView; checks: TemplateCheck[] }> {
+  return request('PUT', `/api/profiles/${encodeURIComponent(id)}`, body);
+}
+export function deleteProfile(id: string): Promise<void> {
+  return request('DELETE', `/api/profiles/${encodeURIComponent(id)}`);
+}
+export async function duplicateProfile(id: string): Promise<ProfileView> {
+  return (await request<{ profile: ProfileView }>('POST', `/api/profiles/${encodeURIComponent(id)}/duplicate`, {})).profile;
+}
+export function validateTemplate(invocationTemplate: string, acknowledgeDangerous = false, shell = ''): Promise<ValidateTemplateResponse> {
+  return request('POST', '/api/profiles/validate', { invocationTemplate, acknowledgeDangerous, shell });
+}
+export interface ProfileTestResult {
+  run: RunView | null;
+  output: string;
+  stderr: string;
+  ok: boolean;
+}
+export function testProfile(id: string, agent: string, workingDirectory?: string): Promise<ProfileTestResult> {
+  return request('POST', `/api/profiles/${encodeURIComponent(id)}/test`, { agent, ...(workingDirectory ? { workingDirectory } : {}) });
+}
+
+// ---- prompts -----------------------------------------------------------------------------
+
+export interface PromptQuery {
+  tag?: string;
+  profile?: string;
+  directory?: string;
+  q?: string;
+  limit?: number;
+  offset?: number;
+}
+export function listPrompts(q: PromptQuery = {}, signal?: AbortSignal): Promise<Page<PromptView>> {
+  return request('GET', `/api/prompts${qs({ limit: 500, ...q })}`, undefined, { signal });
+}
+export async function getPrompt(id: string): Promise<PromptView> {
+  return (await request<{ prompt: PromptView }>('GET', `/api/prompts/${encodeURIComponent(id)}`)).prompt;
+}
+export type PromptInput = Omit<PromptView, 'id' | 'createdAt' | 'updatedAt' | 'lastRunStatus' | 'lastRunAt'>;
+export async function createPrompt(body: PromptInput): Promise<PromptView> {
+  return (await request<{ prompt: PromptView }>('POST', '/api/prompts', body)).prompt;
+}
+export async function updatePrompt(id: string, body: Partial<PromptInput>): Promise<PromptView> {
+  return (await request<{ prompt: PromptView }>('PUT', `/api/prompts/${encodeURIComponent(id)}`, body)).prompt;
+}
+export function deletePrompt(id: string): Promise<void> {
+  return request('DELETE', `/api/prompts/${encodeURIComponent(id)}`);
+}
+
+// ---- runs --------------------------------------------------------------------------------
+
+export async function startRun(body: RunRequest): Promise<RunView> {
+  return (await request<{ run: RunView }>('POST', '/api/run', { ...body, dryRun: false })).run;
+}
+export function dryRun(body: RunRequest): Promise<DryRunResponse> {
+  return request('POST', '/api/run', { ...body, dryRun: true });
+}
+export function listRuns(q: RunListQuery, signal?: AbortSignal): Promise<Page<RunView>> {
+  return request('GET', `/api/runs${qs(q as Record<string, unknown>)}`, undefined, { signal });
+}
+export async function activeRuns(signal?: AbortSignal): Promise<RunView[]> {
+  return (await request<{ items: RunView[] }>('GET', '/api/runs/active', undefined, { signal })).items;
+}
+export async function getRun(id: string, signal?: AbortSignal): Promise<RunView> {
+  return (await request<{ run: RunView }>('GET', `/api/runs/${encodeURIComponent(id)}`, undefined, { signal })).run;
+}
+export function runOutput(id: string, signal?: AbortSignal): Promise<{ rawOutput: string; stdout: string; stderr: string }> {
+  return request('GET', `/api/runs/${encodeURIComponent(id)}/output`, undefined, { signal });
+}
+export async function killRun(id: string): Promise<RunView> {
+  return (await request<{ run: RunView }>('POST', `/api/runs/${encodeURIComponent(id)}/kill`, {})).run;
+}
+export function exportRuns(q: RunListQuery): Promise<{ blob: Blob; filename: string | null }> {
+  const { limit: _l, offset: _o, ...rest } = q;
+  return requestBlob(`/api/runs/export${qs(rest as Record<string, unknown>)}`);
+}
+export function runLog(id: string, raw = false): Promise<{ blob: Blob; filename: string | null }> {
+  return requestBlob(`/api/runs/${encodeURIComponent(id)}/log${raw ? '?raw=1' : ''}`);
+}
+
+// ---- settings ----------------------------------------------------------------------------
+
+export async function getRunnerSettings(signal?: AbortSignal): Promise<RunnerSettings> {
+  return (await request<{ settings: RunnerSettings }>('GET', '/api/settings/runner', undefined, { signal })).settings;
+}
+export async function putRunnerSettings(patch: Partial<RunnerSettings>): Promise<RunnerSettings> {
+  return (await request<{ settings: RunnerSettings }>('PUT', '/api/settings/runner', patch)).settings;
+}
+
+/** Saves a Blob as a download. */
+export function saveBlob(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

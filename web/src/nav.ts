@@ -1,19 +1,61 @@
 /**
- * Hash routes: `#/login`, `#/change-password`, `#/agents`, `#/terminal/{agentId}`.
- * Hash routing keeps the relay's static serving trivial (one index.html) and never sends the
- * route to the server.
+ * Hash routes (`#/path?query`). Hash routing keeps the relay's static serving trivial (one
+ * index.html) and never sends the route to the server.
+ *
+ *   /login  /change-password  /dashboard  /agents  /agents/{id}  /terminal/{agentId}  /terminals
+ *   /run  /runs/{id}  /prompts  /schedules  /history  /settings  /settings/profiles/{id|new}
+ *   /analytics  /admin
  */
 
 const NEXT_KEY = 'rexec.next';
 
+export type RouteName =
+  | 'login'
+  | 'change-password'
+  | 'dashboard'
+  | 'agents'
+  | 'agent'
+  | 'terminal'
+  | 'terminals'
+  | 'run'
+  | 'run-detail'
+  | 'prompts'
+  | 'schedules'
+  | 'history'
+  | 'settings'
+  | 'profile'
+  | 'analytics'
+  | 'admin'
+  | 'not-found';
+
 export interface Route {
-  name: 'login' | 'change-password' | 'agents' | 'terminal' | 'not-found';
+  name: RouteName;
   params: Record<string, string>;
+  query: URLSearchParams;
+  /** The path without the query. */
   path: string;
 }
 
+const SIMPLE: Record<string, RouteName> = {
+  login: 'login',
+  'change-password': 'change-password',
+  dashboard: 'dashboard',
+  agents: 'agents',
+  terminals: 'terminals',
+  run: 'run',
+  prompts: 'prompts',
+  schedules: 'schedules',
+  history: 'history',
+  settings: 'settings',
+  analytics: 'analytics',
+  admin: 'admin',
+};
+
 export function parseRoute(hash: string): Route {
-  const path = hash.replace(/^#/, '') || '/';
+  const full = hash.replace(/^#/, '') || '/';
+  const qi = full.indexOf('?');
+  const path = qi >= 0 ? full.slice(0, qi) || '/' : full;
+  const query = new URLSearchParams(qi >= 0 ? full.slice(qi + 1) : '');
   const parts = path.split('/').filter(Boolean).map((p) => {
     try {
       return decodeURIComponent(p);
@@ -21,17 +63,31 @@ export function parseRoute(hash: string): Route {
       return p;
     }
   });
-  const [first, second] = parts;
-  if (parts.length === 0) return { name: 'agents', params: {}, path: '/agents' };
-  if (first === 'login' && parts.length === 1) return { name: 'login', params: {}, path };
-  if (first === 'change-password' && parts.length === 1) return { name: 'change-password', params: {}, path };
-  if (first === 'agents' && parts.length === 1) return { name: 'agents', params: {}, path };
-  if (first === 'terminal' && second && parts.length === 2) return { name: 'terminal', params: { agentId: second }, path };
-  return { name: 'not-found', params: {}, path };
+  const [first, second, third] = parts;
+  const r = (name: RouteName, params: Record<string, string> = {}): Route => ({ name, params, query, path });
+  if (parts.length === 0) return { name: 'dashboard', params: {}, query, path: '/dashboard' };
+  if (parts.length === 1 && first && SIMPLE[first]) return r(SIMPLE[first]);
+  if (first === 'terminal' && second && parts.length === 2) return r('terminal', { agentId: second });
+  if (first === 'agents' && second && parts.length === 2) return r('agent', { agentId: second });
+  if (first === 'runs' && second && parts.length === 2) return r('run-detail', { runId: second });
+  if (first === 'settings' && second === 'profiles' && third && parts.length === 3) return r('profile', { profileId: third });
+  return r('not-found');
 }
 
 export function terminalRoute(agentId: string): string {
   return `/terminal/${encodeURIComponent(agentId)}`;
+}
+
+export function href(path: string, query?: Record<string, string | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== null && v !== '') q.set(k, v);
+  const s = q.toString();
+  return `#${path}${s ? `?${s}` : ''}`;
+}
+
+/** Routes worth returning to after a login. */
+function resumable(r: Route): boolean {
+  return r.name !== 'login' && r.name !== 'change-password' && r.name !== 'not-found';
 }
 
 /**
@@ -41,9 +97,9 @@ export function terminalRoute(agentId: string): string {
 export function navigate(path: string, opts: { replace?: boolean; next?: string } = {}): void {
   if (opts.next !== undefined) {
     const r = parseRoute(opts.next);
-    if (r.name === 'agents' || r.name === 'terminal') sessionStorage.setItem(NEXT_KEY, r.path);
+    if (resumable(r)) sessionStorage.setItem(NEXT_KEY, opts.next);
   }
-  const hash = `#${path}`;
+  const hash = path.startsWith('#') ? path : `#${path}`;
   if (location.hash === hash) {
     window.dispatchEvent(new HashChangeEvent('hashchange'));
     return;
@@ -52,13 +108,10 @@ export function navigate(path: string, opts: { replace?: boolean; next?: string 
   else location.hash = hash;
 }
 
-/** The remembered destination (once), or the agents list. */
+/** The remembered destination (once), or the dashboard. */
 export function routeAfterLogin(): string {
   const next = sessionStorage.getItem(NEXT_KEY);
   sessionStorage.removeItem(NEXT_KEY);
-  if (next) {
-    const r = parseRoute(next);
-    if (r.name === 'agents' || r.name === 'terminal') return r.path;
-  }
-  return '/agents';
+  if (next && resumable(parseRoute(next))) return next;
+  return '/dashboard';
 }

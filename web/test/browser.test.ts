@@ -140,7 +140,11 @@ describe('web app in Chromium', { timeout: 180_000 }, () => {
     await page.fill('#new-password', NEW_PASSWORD);
     await page.fill('#confirm-password', NEW_PASSWORD);
     await page.click('#change-submit');
+    // The app opens on the dashboard
+    await page.waitForSelector('.sidebar');
+    assert.match(page.url(), /#\/dashboard$/);
     // No agent is registered yet: the list loads empty and says how to add one
+    await page.click('.sidebar [data-nav="agents"]');
     await page.waitForSelector('#agent-list[aria-busy="false"]', { state: 'attached' });
     assert.match(page.url(), /#\/agents$/);
     await page.locator('[data-testid="agents-empty"]').waitFor({ state: 'visible' });

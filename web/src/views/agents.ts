@@ -7,7 +7,6 @@ import type { AgentView } from '@rexec/shared';
 import { ApiError, listAgents } from '../api.js';
 import { h, relativeTime, type Disposables } from '../dom.js';
 import { terminalRoute } from '../nav.js';
-import { appHeader } from './chrome.js';
 
 const POLL_MS = 4000;
 
@@ -26,16 +25,11 @@ export function renderAgents(root: HTMLElement, d: Disposables): void {
   const noMatch = h('p', { class: 'empty-filter', hidden: true }, 'No agent matches the filter.');
 
   root.append(
-    appHeader(),
-    h(
-      'main',
-      { class: 'page' },
-      h('div', { class: 'page-title' }, h('h1', {}, 'Agents'), summary, h('div', { class: 'spacer' }), filter),
-      banner,
-      list,
-      noMatch,
-      empty,
-    ),
+    h('div', { class: 'page-title' }, h('h1', {}, 'Agents'), summary, h('div', { class: 'spacer' }), filter, h('a', { class: 'btn btn-primary', href: '#/agents/new', 'data-action': 'add-agent' }, '+ Add agent')),
+    banner,
+    list,
+    noMatch,
+    empty,
   );
 
   const cards = new Map<string, { sig: string; el: HTMLElement; agent: AgentView }>();

@@ -77,7 +77,7 @@ export function renderChangePassword(root: HTMLElement, d: Disposables): void {
     { class: 'form-footer' },
     forced
       ? h('button', { type: 'button', class: 'link-button', onclick: logout }, 'Sign out')
-      : h('a', { class: 'link', href: '#/agents' }, 'Cancel'),
+      : h('a', { class: 'link', href: '#/dashboard' }, 'Cancel'),
   );
 
   root.append(authCard(forced ? 'Set a new password' : 'Change password', intro, form, footer));

@@ -1,30 +1,15 @@
-/** Page chrome shared by the signed-in views: brand, user, sign-out. */
+/** Page chrome of the auth pages: brand and the centred card. (The app's frame is components/shell.tsx.) */
 import { h, type Child } from '../dom.js';
 import { navigate } from '../nav.js';
 import { clearSession, getSession } from '../session.js';
 
 export function brand(): HTMLElement {
-  return h('a', { class: 'brand', href: '#/agents', 'aria-label': 'Rexec home' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '>_'), 'Rexec');
+  return h('a', { class: 'brand', href: '#/dashboard', 'aria-label': 'Rexec home' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '>_'), 'Rexec');
 }
 
 export function logout(): void {
   clearSession();
   navigate('/login', { replace: true });
-}
-
-export function userMenu(): HTMLElement {
-  const s = getSession();
-  return h(
-    'div',
-    { class: 'user-menu' },
-    s ? h('span', { class: 'user-name', 'data-testid': 'current-user', title: `role: ${s.user.role}` }, s.user.username) : null,
-    h('a', { class: 'link', href: '#/change-password', 'data-testid': 'change-password-link' }, 'Change password'),
-    h('button', { type: 'button', class: 'btn btn-small', id: 'logout', 'data-testid': 'logout', onclick: logout }, 'Sign out'),
-  );
-}
-
-export function appHeader(...middle: Child[]): HTMLElement {
-  return h('header', { class: 'app-header' }, brand(), h('div', { class: 'header-middle' }, ...middle), userMenu());
 }
 
 /** A centered card for the auth pages. */

@@ -8,69 +8,17 @@
  */
 import '@xterm/xterm/css/xterm.css';
 import { FitAddon } from '@xterm/addon-fit';
-import { Terminal, type ITheme } from '@xterm/xterm';
+import { Terminal } from '@xterm/xterm';
 import { CloseCode, ErrorCode, closeCodeName } from '@rexec/shared';
 import { ApiError, listAgents, me } from '../api.js';
 import { h, type Disposables } from '../dom.js';
 import { token } from '../session.js';
 import { navigate } from '../nav.js';
 import { TerminalLink } from '../terminal-link.js';
+import { onThemeChange, resolvedTheme } from '../theme.js';
+import { DARK, LIGHT, TERMINAL_FONT } from '../term-theme.js';
 
 type ConnState = 'connecting' | 'starting' | 'running' | 'ended' | 'offline' | 'disconnected' | 'error';
-
-const DARK: ITheme = {
-  background: '#0d1117',
-  foreground: '#e6edf3',
-  cursor: '#e6edf3',
-  cursorAccent: '#0d1117',
-  selectionBackground: '#264f78',
-  scrollbarSliderBackground: 'rgba(110, 118, 129, 0.25)',
-  scrollbarSliderHoverBackground: 'rgba(110, 118, 129, 0.45)',
-  scrollbarSliderActiveBackground: 'rgba(110, 118, 129, 0.6)',
-  black: '#484f58',
-  red: '#ff7b72',
-  green: '#3fb950',
-  yellow: '#d29922',
-  blue: '#58a6ff',
-  magenta: '#bc8cff',
-  cyan: '#39c5cf',
-  white: '#b1bac4',
-  brightBlack: '#6e7681',
-  brightRed: '#ffa198',
-  brightGreen: '#56d364',
-  brightYellow: '#e3b341',
-  brightBlue: '#79c0ff',
-  brightMagenta: '#d2a8ff',
-  brightCyan: '#56d4dd',
-  brightWhite: '#f0f6fc',
-};
-
-const LIGHT: ITheme = {
-  background: '#ffffff',
-  foreground: '#1f2328',
-  cursor: '#1f2328',
-  cursorAccent: '#ffffff',
-  selectionBackground: '#b6d7ff',
-  scrollbarSliderBackground: 'rgba(31, 35, 40, 0.15)',
-  scrollbarSliderHoverBackground: 'rgba(31, 35, 40, 0.3)',
-  scrollbarSliderActiveBackground: 'rgba(31, 35, 40, 0.4)',
-  black: '#24292f',
-  red: '#cf222e',
-  green: '#116329',
-  yellow: '#7d4e00',
-  blue: '#0969da',
-  magenta: '#8250df',
-  cyan: '#1b7c83',
-  white: '#6e7781',
-  brightBlack: '#57606a',
-  brightRed: '#a40e26',
-  brightGreen: '#1a7f37',
-  brightYellow: '#633c01',
-  brightBlue: '#218bff',
-  brightMagenta: '#a475f9',
-  brightCyan: '#3192aa',
-  brightWhite: '#8c959f',
-};
 
 const STATE_LABEL: Record<ConnState, string> = {
   connecting: 'connecting…',
@@ -82,15 +30,42 @@ const STATE_LABEL: Record<ConnState, string> = {
   error: 'error',
 };
 
-export function renderTerminal(root: HTMLElement, d: Disposables, agentId: string): void {
-  document.title = 'Terminal · Rexec';
+export interface TerminalViewOptions {
+  /** Give elements their test ids (#terminal, #connection-state...); off for tabs, where several exist. */
+  ids?: boolean;
+  /** Where this view remembers its session for a reload (default: one per agent). */
+  resumeKey?: string;
+  /** Attach to this existing session (from its start) instead of starting a shell. */
+  attach?: string;
+  /** Show the "← Agents" link (off inside the tabbed page). */
+  back?: boolean;
+  /** Called with the connection state and the agent's name as they change. */
+  onState?: (state: string, agentName: string) => void;
+}
 
-  const agentLabel = h('span', { class: 'term-agent', id: 'terminal-agent', 'data-testid': 'terminal-agent', title: agentId }, agentId);
-  const stateText = h('span', { id: 'connection-text' }, STATE_LABEL.connecting);
-  const state = h('span', { class: 'conn-state', id: 'connection-state', 'data-state': 'connecting', role: 'status' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), stateText);
-  const reconnectBtn = h('button', { type: 'button', id: 'reconnect', class: 'btn btn-small btn-primary', hidden: true }, 'Reconnect');
-  const sizeLabel = h('span', { class: 'term-size muted', id: 'terminal-size', 'data-testid': 'terminal-size', title: 'columns × rows' });
-  const host = h('div', { id: 'terminal', class: 'terminal-host', 'data-testid': 'terminal' });
+/** Font size of every terminal view, changed with `setTerminalFontSize`. */
+const FONT_KEY = 'rexec.terminal.fontSize';
+const FONT_EVENT = 'rexec-terminal-font';
+export function terminalFontSize(): number {
+  const n = Number(localStorage.getItem(FONT_KEY));
+  return n >= 8 && n <= 32 ? n : 14;
+}
+export function setTerminalFontSize(n: number): void {
+  localStorage.setItem(FONT_KEY, String(Math.min(32, Math.max(8, n))));
+  window.dispatchEvent(new Event(FONT_EVENT));
+}
+
+export function renderTerminal(root: HTMLElement, d: Disposables, agentId: string, opts: TerminalViewOptions = {}): void {
+  const withIds = opts.ids !== false;
+  const id = (x: string) => (withIds ? x : undefined);
+  if (withIds) document.title = 'Terminal · Rexec';
+
+  const agentLabel = h('span', { class: 'term-agent', id: id('terminal-agent'), 'data-testid': 'terminal-agent', title: agentId }, agentId);
+  const stateText = h('span', { id: id('connection-text'), class: 'conn-text' }, STATE_LABEL.connecting);
+  const state = h('span', { class: 'conn-state', id: id('connection-state'), 'data-state': 'connecting', role: 'status' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), stateText);
+  const reconnectBtn = h('button', { type: 'button', id: id('reconnect'), 'data-action': 'reconnect', class: 'btn btn-small btn-primary', hidden: true }, 'Reconnect');
+  const sizeLabel = h('span', { class: 'term-size muted', id: id('terminal-size'), 'data-testid': 'terminal-size', title: 'columns × rows' });
+  const host = h('div', { id: id('terminal'), class: 'terminal-host', 'data-testid': 'terminal' });
 
   root.append(
     h(
@@ -99,8 +74,8 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
       h(
         'header',
         { class: 'term-header' },
-        h('a', { class: 'back', href: '#/agents', 'data-testid': 'back', title: 'Back to agents' }, h('span', { 'aria-hidden': 'true' }, '←'), h('span', { class: 'back-label' }, ' Agents')),
-        h('span', { class: 'sep', 'aria-hidden': 'true' }, '/'),
+        opts.back === false ? null : h('a', { class: 'back', href: '#/agents', 'data-testid': 'back', title: 'Back to agents' }, h('span', { 'aria-hidden': 'true' }, '←'), h('span', { class: 'back-label' }, ' Agents')),
+        opts.back === false ? null : h('span', { class: 'sep', 'aria-hidden': 'true' }, '/'),
         agentLabel,
         state,
         reconnectBtn,
@@ -111,25 +86,31 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
     ),
   );
 
-  const dark = window.matchMedia('(prefers-color-scheme: dark)');
   const term = new Terminal({
     cursorBlink: true,
-    fontFamily: 'ui-monospace, "SF Mono", "Cascadia Mono", "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, monospace',
-    fontSize: 14,
+    fontFamily: TERMINAL_FONT,
+    fontSize: terminalFontSize(),
     lineHeight: 1.15,
     scrollback: 10_000,
-    theme: dark.matches ? DARK : LIGHT,
+    theme: resolvedTheme() === 'dark' ? DARK : LIGHT,
     allowProposedApi: false,
   });
   const fit = new FitAddon();
   term.loadAddon(fit);
   term.open(host);
   d.add(() => term.dispose());
-  d.listen(dark, 'change', () => {
-    term.options.theme = dark.matches ? DARK : LIGHT;
-  });
+  d.add(
+    onThemeChange((t) => {
+      term.options.theme = t === 'dark' ? DARK : LIGHT;
+    }),
+  );
 
+  d.listen(window, FONT_EVENT, () => {
+    term.options.fontSize = terminalFontSize();
+    scheduleFit();
+  });
   const setState = (s: ConnState, text?: string) => {
+    opts.onState?.(s, agentLabel.textContent ?? agentId);
     state.dataset.state = s;
     stateText.textContent = text ?? STATE_LABEL[s];
     reconnectBtn.hidden = s === 'connecting' || s === 'starting' || s === 'running';
@@ -175,7 +156,7 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   // A session outlives this page: closing or reloading detaches, and the terminal attaches again
   // from the last byte it rendered (after a reload: from the start of the agent's buffer). Network
   // drops, relay restarts and agent blips reconnect by themselves with backoff.
-  const resumeKey = `rexec.session.${agentId}`;
+  const resumeKey = opts.resumeKey ?? `rexec.session.${agentId}`;
   let link: TerminalLink | null = null;
   let exit: { exitCode: number | null; signal: string | null } | null = null;
   let lastError: string | null = null;
@@ -223,7 +204,7 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
     const mine = new TerminalLink(agentId, t, () => ({ cols: term.cols, rows: term.rows }), {
       hello(agentName) {
         agentLabel.textContent = agentName;
-        document.title = `${agentName} · Rexec`;
+        if (withIds) document.title = `${agentName} · Rexec`;
         setState('starting');
       },
       started(sessionId) {
@@ -344,7 +325,7 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   d.add(() => link?.dispose());
 
   // After a reload, join the session this tab had open (from the start of the agent's buffer).
-  const previous = sessionStorage.getItem(resumeKey);
+  const previous = opts.attach ?? sessionStorage.getItem(resumeKey);
   connect(previous ? { sessionId: previous, offset: 0 } : null);
   term.focus();
 }

@@ -11,3 +11,4 @@ export * from './output/utf8.js';
 export * from './runner/template.js';
 export * from './runner/examples.js';
 export * from './output/ansi.js';
+export * from './api/schedules.js';

@@ -21,6 +21,7 @@ import { seedBuiltInProfiles } from './runs/profiles.js';
 import { createApp } from './http/app.js';
 import { createUpgradeHandler } from './ws/upgrade.js';
 import { startControlSocket } from './control/socket.js';
+import { startScheduling } from './schedules/wiring.js';
 import { log } from './log.js';
 
 export interface RunningRelay {
@@ -56,10 +57,12 @@ export async function startRelay(cfg: RelayConfig): Promise<RunningRelay> {
     hub.runHooks = runs;
     await runs.start();
     cleanups.unshift(() => runs.stop());
+    const scheduling = await startScheduling(prisma, box, runs, db.kind, cfg);
+    cleanups.unshift(() => scheduling.stop());
 
     let publicUrl = cfg.publicUrl ?? '';
     let allowOrigin: (o: string) => boolean = () => false;
-    const app = createApp({ prisma, hub, execs, runs, box, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir });
+    const app = createApp({ prisma, hub, execs, runs, box, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir, scheduler: scheduling.scheduler, notifier: scheduling.notifier });
     const server = http.createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 20_000, requestTimeout: 0 }, app);
     server.maxHeadersCount = 100;
     const upgrades = createUpgradeHandler({ prisma, auth, hub, runs, isOriginAllowed: (o) => allowOrigin(o) });

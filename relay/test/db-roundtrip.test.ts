@@ -71,7 +71,7 @@ async function roundTripAll(db: Database): Promise<void> {
   });
   assert.deepEqual(await p.webhookDelivery.findUniqueOrThrow({ where: { id: delivery.id } }), delivery);
   await assert.rejects(p.webhookDelivery.create({ data: { webhookId: hook.id, event: 'run.failed', runId: 'r1', payload: '{}' } }), /Unique constraint/i, 'one delivery per (webhook, run, event)');
-  const usage = await p.runUsage.create({ data: { runId: 'r1', parser: 'claude-code', inputTokens: 10, outputTokens: 20, cacheReadTokens: 30, cacheWriteTokens: 40, costUsd: 0.125 } });
+  const usage = await p.runUsage.create({ data: { runId: 'r1', parser: 'claude-code', inputTokens: 10, outputTokens: 20, cacheReadTokens: 30, cacheWriteTokens: 40, totalTokens: 100, costUsd: 0.125 } });
   assert.deepEqual(await p.runUsage.findUniqueOrThrow({ where: { runId: 'r1' } }), usage);
   await p.agentProfile.delete({ where: { id: profile.id } });
   assert.equal((await p.prompt.findUniqueOrThrow({ where: { id: prompt.id } })).agentProfileId, null, 'prompts keep living when their profile goes');

@@ -286,6 +286,8 @@ export const usageTotalsSchema = z.object({
   outputTokens: z.number().int(),
   cacheReadTokens: z.number().int(),
   cacheWriteTokens: z.number().int(),
+  /** input + output, or the reported total where only that is known (Codex). */
+  totalTokens: z.number().int(),
   /** USD, as reported by the agents (null when none reported a cost). */
   costUsd: z.number().nullable(),
 });

@@ -90,6 +90,7 @@ CREATE TABLE "run_usage" (
     "output_tokens" INTEGER,
     "cache_read_tokens" INTEGER,
     "cache_write_tokens" INTEGER,
+    "total_tokens" INTEGER,
     "cost_usd" DOUBLE PRECISION,
     "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT "run_usage_pkey" PRIMARY KEY ("run_id"),

@@ -57,39 +57,55 @@ export const overlapPolicySchema = z.enum(['skip', 'queue']);
  *  run_once: the latest of them runs once when a relay starts again. */
 export const missedPolicySchema = z.enum(['skip', 'run_once']);
 
-export const scheduleFieldsSchema = z.object({
+/** The fields without defaults: the update schema is their partial (zod 4 applies defaults inside
+ *  .partial(), which would reset every omitted field on an update). */
+const scheduleFields = {
   name: z
     .string()
     .min(1)
     .max(LIMITS.maxNameLength)
     .regex(/^[A-Za-z0-9][A-Za-z0-9 ._:-]*$/, 'names start with a letter or digit and use letters, digits, spaces, ".", "_", ":" and "-"'),
-  description: shortText(LIMITS.maxDescriptionLength).default(''),
+  description: shortText(LIMITS.maxDescriptionLength),
   /** The saved prompt to run. */
   promptId: z.string().min(1).max(64),
   /** Profile id or slug; default: the prompt's profile. */
-  profile: z.string().min(1).max(64).nullable().default(null),
+  profile: z.string().min(1).max(64).nullable(),
   /** One agent (id or name) ... */
-  agent: z.string().min(1).max(128).nullable().default(null),
+  agent: z.string().min(1).max(128).nullable(),
   /** ... or every agent with this tag that is online at fire time (one run each). */
-  agentTag: tagSchema.nullable().default(null),
+  agentTag: tagSchema.nullable(),
   /** Overrides the prompt's working directory. */
-  workingDirectory: shortText(4096).nullable().default(null),
+  workingDirectory: shortText(4096).nullable(),
   /** Minutes; overrides the prompt's / profile's timeout (capped by the profile). */
-  timeout: z.number().positive().max(MAX_TIMEOUT_MIN).nullable().default(null),
+  timeout: z.number().positive().max(MAX_TIMEOUT_MIN).nullable(),
   /** Values for the prompt's {{VARIABLES}}. */
-  variables: z.record(variableNameSchema, z.string().max(32 * 1024)).default({}),
+  variables: z.record(variableNameSchema, z.string().max(32 * 1024)),
   cronExpression: cronExpressionSchema,
-  timezone: timeZoneSchema.default('UTC'),
-  enabled: z.boolean().default(true),
-  overlapPolicy: overlapPolicySchema.default('skip'),
-  missedPolicy: missedPolicySchema.default('skip'),
+  timezone: timeZoneSchema,
+  enabled: z.boolean(),
+  overlapPolicy: overlapPolicySchema,
+  missedPolicy: missedPolicySchema,
+};
+export const scheduleFieldsSchema = z.object({
+  ...scheduleFields,
+  description: scheduleFields.description.default(''),
+  profile: scheduleFields.profile.default(null),
+  agent: scheduleFields.agent.default(null),
+  agentTag: scheduleFields.agentTag.default(null),
+  workingDirectory: scheduleFields.workingDirectory.default(null),
+  timeout: scheduleFields.timeout.default(null),
+  variables: scheduleFields.variables.default({}),
+  timezone: scheduleFields.timezone.default('UTC'),
+  enabled: scheduleFields.enabled.default(true),
+  overlapPolicy: scheduleFields.overlapPolicy.default('skip'),
+  missedPolicy: scheduleFields.missedPolicy.default('skip'),
 });
 const oneTarget = (s: { agent?: string | null | undefined; agentTag?: string | null | undefined }) => (s.agent == null) !== (s.agentTag == null);
 const oneTargetIssue = { message: 'give exactly one of "agent" (an agent id or name) or "agentTag" (every online agent with that tag)', path: ['agent'] };
 export const createScheduleSchema = scheduleFieldsSchema.refine(oneTarget, oneTargetIssue);
 export type CreateSchedule = z.input<typeof createScheduleSchema>;
 /** Partial; setting agent clears agentTag and the reverse, unless both are given. */
-export const updateScheduleSchema = scheduleFieldsSchema.partial();
+export const updateScheduleSchema = z.object(scheduleFields).partial();
 export type UpdateSchedule = z.input<typeof updateScheduleSchema>;
 
 export const scheduleViewSchema = z.object({
@@ -196,18 +212,24 @@ export const webhookUrlSchema = z
   .max(2048)
   .url()
   .refine((u) => /^https?:\/\//i.test(u), 'webhook URLs are http:// or https://');
-export const webhookFieldsSchema = z.object({
+const webhookFields = {
   name: z.string().min(1).max(LIMITS.maxNameLength),
   url: webhookUrlSchema,
   /** A schedule (id or name): only its runs; null: every run. */
-  schedule: z.string().min(1).max(128).nullable().default(null),
-  events: z.array(webhookEventSchema).min(1).default([...WEBHOOK_EVENTS]),
-  enabled: z.boolean().default(true),
+  schedule: z.string().min(1).max(128).nullable(),
+  events: z.array(webhookEventSchema).min(1),
+  enabled: z.boolean(),
   /** HMAC key; generated when omitted. Write-only: shown once in the create answer. */
-  secret: z.string().min(16, 'webhook secrets have at least 16 characters').max(256).optional(),
+  secret: z.string().min(16, 'webhook secrets have at least 16 characters').max(256),
+};
+export const createWebhookSchema = z.object({
+  ...webhookFields,
+  schedule: webhookFields.schedule.default(null),
+  events: webhookFields.events.default([...WEBHOOK_EVENTS]),
+  enabled: webhookFields.enabled.default(true),
+  secret: webhookFields.secret.optional(),
 });
-export const createWebhookSchema = webhookFieldsSchema;
-export const updateWebhookSchema = webhookFieldsSchema.partial();
+export const updateWebhookSchema = z.object(webhookFields).partial();
 export const webhookViewSchema = z.object({
   id: z.string(),
   name: z.string(),

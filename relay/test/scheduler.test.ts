@@ -78,7 +78,7 @@ describe('scheduler (in-process, PostgreSQL, fake clock)', () => {
     const runs = await runsOf(s.id);
     assert.equal(runs.length, 5, 'one run per fire time');
     assert.deepEqual(new Set(runs.map((r) => r.id)), new Set(f.flatMap((x) => x.runIds)));
-    assert.ok(runs.every((r) => r.triggeredBy === 'schedule' && r.requestedBy === `schedule:${s.name}`));
+    assert.ok(runs.every((r) => r.triggeredBy === 'schedule' && r.requestedBy === `schedule:${s.name}`), 'scheduled runs say so');
     const row = await db.prisma.schedule.findUniqueOrThrow({ where: { id: s.id } });
     assert.equal(row.lastRunId, runs[4]!.id);
     assert.equal(row.lastFireTime?.toISOString(), '2026-01-05T10:05:00.000Z');
@@ -236,7 +236,7 @@ describe('scheduler (in-process, PostgreSQL, fake clock)', () => {
     assert.match(warnings[0]!.message, /can overlap with schedule .* in \/srv\/app/);
     // Through the tag: box-1 has tag nightly.
     const e = await mkSchedule({ agentId: null, agentTag: 'nightly', cronExpression: '10 * * * *' });
-    assert.ok((await findConflicts(db.prisma, e, clock.now())).some((w) => w.name === a.name));
+    assert.ok((await findConflicts(db.prisma, e, clock.now())).some((w) => w.name === a.name), 'a tag schedule conflicts with a schedule on an agent that has the tag');
     for (const x of [a, b, c, d, e]) await db.prisma.schedule.update({ where: { id: x.id }, data: { enabled: false } });
   });
 });

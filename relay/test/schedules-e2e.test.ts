@@ -100,7 +100,7 @@ describe('schedules, webhooks and analytics (one relay)', { timeout: 120_000 }, 
     assert.ok(p.body.local.every((l) => / 0[23]:[03]0 E[SD]T$/.test(l)), JSON.stringify(p.body.local));
     const sp = await api<PreviewResponse>('GET', `/api/schedules/${ok.body.schedule.id}/preview?n=5`);
     assert.equal(sp.body.times.length, 5);
-    assert.ok(sp.body.times.every((t) => t.endsWith('-01-01T00:00:00.000Z')));
+    assert.ok(sp.body.times.every((t) => t.endsWith('-01-01T00:00:00.000Z')), JSON.stringify(sp.body));
     assert.equal((await api('GET', `/api/schedules/${ok.body.schedule.id}/preview?n=0`)).status, 400);
     assert.equal((await api('DELETE', '/api/schedules/dup')).status, 204);
   });
@@ -109,11 +109,11 @@ describe('schedules, webhooks and analytics (one relay)', { timeout: 120_000 }, 
     const c = await create({ name: 'every-minute', cronExpression: '* * * * *' });
     assert.equal(c.status, 201, JSON.stringify(c.body));
     const id = c.body.schedule.id;
-    assert.ok(c.body.schedule.nextRunTime);
+    assert.ok(c.body.schedule.nextRunTime, 'an enabled schedule has a next run time');
     const fired = async () => (await fires(id)).filter((f) => f.status === 'fired').length;
     await waitUntil('two fires', async () => (await fired()) >= 2, 10_000);
     const runs = await api<{ items: RunView[] }>('GET', `/api/runs?schedule=${id}&limit=100`);
-    assert.ok(runs.body.items.length >= 2 && runs.body.items.every((r) => r.triggeredBy === 'schedule' && r.scheduleId === id));
+    assert.ok(runs.body.items.length >= 2 && runs.body.items.every((r) => r.triggeredBy === 'schedule' && r.scheduleId === id), JSON.stringify(runs.body.items));
     await waitUntil('the last run to complete', async () => (await api<{ schedule: ScheduleView }>('GET', `/api/schedules/${id}`)).body.schedule.lastRunStatus === 'completed', 10_000);
 
     // Edited to once a year: no more fires.
@@ -234,14 +234,14 @@ describe('schedules, webhooks and analytics (one relay)', { timeout: 120_000 }, 
   test('analytics: success rates, durations, directories, schedule health, tokens and cost; rexec stats', async () => {
     const s = await api<StatsResponse>('GET', '/api/stats?bucket=hour');
     assert.equal(s.status, 200, JSON.stringify(s.body));
-    assert.ok(s.body.totals.runs >= 4);
-    assert.ok(s.body.totals.completed >= 2 && s.body.totals.failed >= 1);
+    assert.ok(s.body.totals.runs >= 4, JSON.stringify(s.body.totals));
+    assert.ok(s.body.totals.completed >= 2 && s.body.totals.failed >= 1, JSON.stringify(s.body.totals));
     const shell = s.body.byProfile.find((g) => g.name.startsWith('Shell'));
     assert.ok(shell && shell.successRate !== null && shell.successRate < 1 && shell.successRate > 0, JSON.stringify(s.body.byProfile));
-    assert.ok(s.body.byAgentType.some((g) => g.name === 'custom'));
-    assert.ok(s.body.byPrompt.some((g) => g.id === echo.id && g.name === 'echo'));
-    assert.ok(s.body.topDirectories.some((d) => d.workingDirectory === work));
-    assert.ok(s.body.durationOverTime.length >= 1 && s.body.durationOverTime[0]!.avgDurationSeconds !== null);
+    assert.ok(s.body.byAgentType.some((g) => g.name === 'custom'), JSON.stringify(s.body.byAgentType));
+    assert.ok(s.body.byPrompt.some((g) => g.id === echo.id && g.name === 'echo'), JSON.stringify(s.body.byPrompt));
+    assert.ok(s.body.topDirectories.some((d) => d.workingDirectory === work), JSON.stringify(s.body.topDirectories));
+    assert.ok(s.body.durationOverTime.length >= 1 && s.body.durationOverTime[0]!.avgDurationSeconds !== null, JSON.stringify(s.body.durationOverTime));
     const health = s.body.scheduleHealth.find((h) => h.name === 'long-one');
     assert.ok(health && health.runs === 2 && health.failureRate === 1, JSON.stringify(health));
     assert.ok(s.body.usage.runsWithUsage >= 2, JSON.stringify(s.body.usage));
@@ -333,7 +333,7 @@ describe('two relays on one PostgreSQL database', { timeout: 120_000 }, () => {
     assert.ok(list.every((f) => f.trigger === 'cron' && (f.status === 'fired' || f.status === 'skipped')), JSON.stringify(list));
     const fired = list.filter((f) => f.status === 'fired');
     assert.ok(fired.length >= list.length - 2, `most fires ran (echo ends within a scheduler minute): ${JSON.stringify(list)}`);
-    assert.ok(fired.every((f) => f.runIds.length === 1));
+    assert.ok(fired.every((f) => f.runIds.length === 1), JSON.stringify(fired));
     // Exactly one run per fired fire time, each dispatched by relay B (which holds the agent), all completed.
     const runs = await waitUntil('every run to end', async () => {
       const r = await apiB<{ items: RunView[] }>('GET', `/api/runs?schedule=${id}&limit=500`);

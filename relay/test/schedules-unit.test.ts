@@ -99,7 +99,7 @@ test('usage parsers: Claude Code, Codex, Aider, Gemini CLI, OpenCode, API-style 
   assert.equal(parseCount('12,345'), 12345);
   assert.equal(parseCount('1.2k'), 1200);
   assert.equal(parseCount('1.1m'), 1100000);
-  assert.ok(Number.isNaN(parseCount('lots')));
+  assert.ok(Number.isNaN(parseCount('lots')), 'not a count');
 
   const claudeJson = '{"type":"result","subtype":"success","is_error":false,"result":"Done.","total_cost_usd":0.1234,"usage":{"input_tokens":1200,"output_tokens":345,"cache_creation_input_tokens":50,"cache_read_input_tokens":9000}}';
   assert.deepEqual(parseUsage(`some text\n${claudeJson}\n`, 'claude-code'), {
@@ -126,7 +126,7 @@ test('usage parsers: Claude Code, Codex, Aider, Gemini CLI, OpenCode, API-style 
   const oc = parseUsage(opencode, 'opencode')!;
   assert.equal(oc.parser, 'opencode');
   assert.deepEqual([oc.inputTokens, oc.outputTokens, oc.cacheReadTokens, oc.cacheWriteTokens], [60, 22, 5, 1]);
-  assert.ok(Math.abs(oc.costUsd! - 0.003) < 1e-9);
+  assert.ok(Math.abs(oc.costUsd! - 0.003) < 1e-9, String(oc.costUsd));
 
   assert.deepEqual(parseUsage('{"id":"x","usage":{"prompt_tokens":11,"completion_tokens":22,"total_tokens":33}}', 'custom'), {
     parser: 'json-usage', inputTokens: 11, outputTokens: 22, cacheReadTokens: null, cacheWriteTokens: null, totalTokens: 33, costUsd: null,
@@ -154,6 +154,6 @@ test('clocks: a fake clock moves only when told; the test clock runs scaled from
   const scaled = new ScaledClock(Date.parse('2026-03-08T06:58:00Z'), 1_000_000, 60, base);
   base.advance(2000); // two real seconds = two minutes
   assert.equal(iso(scaled.now()), '2026-03-08T07:00:00.000Z');
-  assert.ok(Math.abs(parseTestClock(`start=2026-01-01T00:00:00Z,anchor=${Date.now()},scale=60`).now() - Date.parse('2026-01-01T00:00:00Z')) < 5000);
+  assert.ok(Math.abs(parseTestClock(`start=2026-01-01T00:00:00Z,anchor=${Date.now()},scale=60`).now() - Date.parse('2026-01-01T00:00:00Z')) < 5000, 'starts at its start');
   assert.throws(() => parseTestClock('scale=60'), /REXEC_SCHEDULER_TEST_CLOCK/);
 });

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LINK_DEFAULTS, LIMITS } from '@rexec/shared';
 import { RUN_ENGINE_DEFAULTS, type RunEngineOptions } from './runs/run-engine.js';
+import { SCHEDULER_DEFAULTS, type SchedulerOptions } from './schedules/scheduler.js';
+import { NOTIFIER_DEFAULTS, type NotifierOptions } from './notify/webhooks.js';
 
 export interface RelayConfig {
   port: number;
@@ -22,6 +24,10 @@ export interface RelayConfig {
   runs: RunEngineOptions;
   /** Serve HTTPS/WSS directly with this certificate chain and key (PEM files). */
   tls?: { certFile: string; keyFile: string };
+  /** How often queued runs are looked for again (PostgreSQL: runs queued by another relay). */
+  runPumpMs: number;
+  scheduler: SchedulerOptions & { enabled: boolean; testClock?: string };
+  webhooks: NotifierOptions;
 }
 
 export interface StartFlags {
@@ -77,6 +83,19 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
       lostAfterMs: intEnv(env, 'REXEC_RUN_LOST_AFTER_MS', RUN_ENGINE_DEFAULTS.lostAfterMs),
       watchdogSlackMs: intEnv(env, 'REXEC_RUN_WATCHDOG_SLACK_MS', RUN_ENGINE_DEFAULTS.watchdogSlackMs),
       flushIntervalMs: RUN_ENGINE_DEFAULTS.flushIntervalMs,
+    },
+    runPumpMs: intEnv(env, 'REXEC_RUN_PUMP_MS', 2000) || 2000,
+    scheduler: {
+      enabled: env.REXEC_SCHEDULER !== 'off',
+      tickMs: intEnv(env, 'REXEC_SCHEDULER_TICK_MS', SCHEDULER_DEFAULTS.tickMs) || SCHEDULER_DEFAULTS.tickMs,
+      missedGraceMs: intEnv(env, 'REXEC_SCHEDULER_MISSED_GRACE_MS', SCHEDULER_DEFAULTS.missedGraceMs),
+      ...(env.REXEC_SCHEDULER_TEST_CLOCK ? { testClock: env.REXEC_SCHEDULER_TEST_CLOCK } : {}),
+    },
+    webhooks: {
+      retryBaseMs: intEnv(env, 'REXEC_WEBHOOK_RETRY_BASE_MS', NOTIFIER_DEFAULTS.retryBaseMs),
+      maxAttempts: intEnv(env, 'REXEC_WEBHOOK_MAX_ATTEMPTS', NOTIFIER_DEFAULTS.maxAttempts) || 1,
+      timeoutMs: intEnv(env, 'REXEC_WEBHOOK_TIMEOUT_MS', NOTIFIER_DEFAULTS.timeoutMs) || NOTIFIER_DEFAULTS.timeoutMs,
+      pollMs: intEnv(env, 'REXEC_WEBHOOK_POLL_MS', NOTIFIER_DEFAULTS.pollMs) || NOTIFIER_DEFAULTS.pollMs,
     },
   };
 }

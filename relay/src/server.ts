@@ -23,6 +23,7 @@ import { LiveSockets, accessEffects } from './ws/live-sockets.js';
 import { createApp } from './http/app.js';
 import { createUpgradeHandler } from './ws/upgrade.js';
 import { startControlSocket } from './control/socket.js';
+import { startScheduling } from './schedules/wiring.js';
 import { log } from './log.js';
 
 export interface RunningRelay {
@@ -58,12 +59,14 @@ export async function startRelay(cfg: RelayConfig): Promise<RunningRelay> {
     hub.runHooks = runs;
     await runs.start();
     cleanups.unshift(() => runs.stop());
+    const scheduling = await startScheduling(prisma, box, runs, db.kind, cfg);
+    cleanups.unshift(() => scheduling.stop());
 
     const liveSockets = new LiveSockets();
     const effects = accessEffects(liveSockets);
     let publicUrl = cfg.publicUrl ?? '';
     let allowOrigin: (o: string) => boolean = () => false;
-    const app = createApp({ prisma, hub, execs, runs, box, effects, publicUrl: () => publicUrl, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir });
+    const app = createApp({ prisma, hub, execs, runs, box, effects, publicUrl: () => publicUrl, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir, scheduler: scheduling.scheduler, notifier: scheduling.notifier });
     // A client gets 10 s to send its request headers (checked every 2 s); bodies and streams are not timed.
     const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 0, connectionsCheckingInterval: 2000 };
     const server = cfg.tls ? https.createServer({ ...serverOptions, ...readTls(cfg.tls), minVersion: 'TLSv1.2' }, app) : http.createServer(serverOptions, app);

@@ -54,13 +54,41 @@ async function roundTripAll(db: Database): Promise<void> {
   const chunk = await p.runOutputChunk.create({ data: { runId: 'r1', offset: 0, stream: 'stderr', data: new Uint8Array([0, 1, 255]) } });
   assert.deepEqual(await p.runOutputChunk.findUniqueOrThrow({ where: { runId_offset: { runId: 'r1', offset: 0 } } }), chunk);
   await assert.rejects(p.agentProfile.create({ data: { name: 'Q', slug: 'p', agentType: 'custom', invocationTemplate: 'x', defaultTimeout: 1, maxTimeout: 1 } }), /Unique constraint/i);
+
+  // Schedules, their fire claims, webhooks and deliveries, run usage (0003_schedules).
+  const schedule = await p.schedule.create({
+    data: {
+      name: 'nightly', description: 'd', promptId: prompt.id, agentProfileId: profile.id, agentId: agent.id, agentTag: 'eu', workingDirectory: '/srv', timeout: 4.5, variables: { M: 'x' },
+      cronExpression: '30 2 * * *', timezone: 'America/New_York', enabled: false, overlapPolicy: 'queue', missedPolicy: 'run_once', checkedUntil: now, lastFireTime: now, lastRunId: 'r1', createdBy: 'user:u1',
+    },
+  });
+  assert.deepEqual(await p.schedule.findUniqueOrThrow({ where: { name: 'nightly' } }), schedule);
+  const fire = await p.scheduleFire.create({ data: { scheduleId: schedule.id, fireTime: now, trigger: 'catch_up', status: 'fired', reason: 'why', runIds: ['r1', 'r2'], relay: 'host:1' } });
+  assert.deepEqual(await p.scheduleFire.findUniqueOrThrow({ where: { scheduleId_fireTime: { scheduleId: schedule.id, fireTime: now } } }), fire);
+  await assert.rejects(p.scheduleFire.create({ data: { scheduleId: schedule.id, fireTime: now, status: 'skipped' } }), /Unique constraint/i, 'one claim per (schedule, fire time)');
+  const hook = await p.webhook.create({ data: { name: 'w', url: 'http://127.0.0.1:1/x', secret: 'v1:s', scheduleId: schedule.id, events: ['run.failed'], enabled: false, createdBy: 'user:u1' } });
+  assert.deepEqual(await p.webhook.findUniqueOrThrow({ where: { id: hook.id } }), hook);
+  const delivery = await p.webhookDelivery.create({
+    data: { webhookId: hook.id, event: 'run.failed', runId: 'r1', payload: '{}', status: 'failed', attempts: 3, nextAttemptAt: now, lastAttemptAt: now, responseStatus: 500, error: 'e', deliveredAt: now },
+  });
+  assert.deepEqual(await p.webhookDelivery.findUniqueOrThrow({ where: { id: delivery.id } }), delivery);
+  await assert.rejects(p.webhookDelivery.create({ data: { webhookId: hook.id, event: 'run.failed', runId: 'r1', payload: '{}' } }), /Unique constraint/i, 'one delivery per (webhook, run, event)');
+  const usage = await p.runUsage.create({ data: { runId: 'r1', parser: 'claude-code', inputTokens: 10, outputTokens: 20, cacheReadTokens: 30, cacheWriteTokens: 40, totalTokens: 100, costUsd: 0.125 } });
+  assert.deepEqual(await p.runUsage.findUniqueOrThrow({ where: { runId: 'r1' } }), usage);
   await p.agentProfile.delete({ where: { id: profile.id } });
   assert.equal((await p.prompt.findUniqueOrThrow({ where: { id: prompt.id } })).agentProfileId, null, 'prompts keep living when their profile goes');
   assert.equal((await p.run.findUniqueOrThrow({ where: { id: 'r1' } })).agentProfileId, null, 'run history outlives its profile');
+  assert.equal((await p.schedule.findUniqueOrThrow({ where: { id: schedule.id } })).agentProfileId, null, 'schedules keep living when their profile goes');
   await p.prompt.delete({ where: { id: prompt.id } });
   assert.equal((await p.run.findUniqueOrThrow({ where: { id: 'r1' } })).promptId, null, 'run history outlives its prompt');
+  assert.equal((await p.schedule.findUniqueOrThrow({ where: { id: schedule.id } })).promptId, null, 'a schedule outlives its prompt (its fires then fail visibly)');
   await p.run.delete({ where: { id: 'r1' } });
   assert.equal(await p.runOutputChunk.count(), 0, 'output chunks cascade with their run');
+  assert.equal(await p.runUsage.count(), 0, 'usage cascades with its run');
+  await p.schedule.delete({ where: { id: schedule.id } });
+  assert.equal(await p.scheduleFire.count(), 0, 'fires cascade with their schedule');
+  assert.equal(await p.webhook.count(), 0, "a schedule's webhooks go with it");
+  assert.equal(await p.webhookDelivery.count(), 0, 'deliveries cascade with their webhook');
 
   const audit = await p.auditEvent.create({ data: { at: now, actor: 'user:u1', action: 'auth.login', target: 'u1', ip: '::1', details: { a: 1 }, prevHash: 'p', hash: 'h1' } });
   assert.deepEqual(await p.auditEvent.findUniqueOrThrow({ where: { seq: audit.seq } }), audit);
@@ -79,7 +107,7 @@ test('embedded (PGlite): migrate, round-trip every model, reopen applies nothing
   const dir = tempDir('dbtest');
   try {
     const db = await openDatabase({ dataDir: dir });
-    assert.deepEqual(db.applied, ['0001_init', '0002_runner', '0004_security', '0005_enrollment']);
+    assert.deepEqual(db.applied, ['0001_init', '0002_runner', '0003_schedules', '0004_security', '0005_enrollment']);
     await roundTripAll(db);
     // A second opener of the same data dir is refused while the first holds it.
     await assert.rejects(openDatabase({ dataDir: dir }), (err) => err instanceof DataDirBusyError);
@@ -96,7 +124,7 @@ test('PostgreSQL: migrate, round-trip every model, concurrent opens migrate once
   const pg = await createPgDatabase();
   try {
     const [a, b] = await Promise.all([openDatabase({ dataDir: tempDir('x'), databaseUrl: pg.url }), openDatabase({ dataDir: tempDir('y'), databaseUrl: pg.url })]);
-    assert.deepEqual([...a.applied, ...b.applied], ['0001_init', '0002_runner', '0004_security', '0005_enrollment'], 'exactly one of two concurrent relays applies the migration');
+    assert.deepEqual([...a.applied, ...b.applied], ['0001_init', '0002_runner', '0003_schedules', '0004_security', '0005_enrollment'], 'exactly one of two concurrent relays applies the migration');
     await roundTripAll(a);
     await a.close();
     await b.close();

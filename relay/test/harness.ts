@@ -152,6 +152,8 @@ export interface StartRelayOptions {
   env?: Record<string, string>;
   /** 'postgres' creates a fresh database; default from REXEC_TEST_DATABASE. */
   database?: 'embedded' | 'postgres';
+  /** Another relay on the PostgreSQL database of this one (own data dir; same admin and API token; the database stays until the first relay stops). */
+  join?: RelayProc;
 }
 
 async function spawnRelay(dataDir: string, port: number, env: Record<string, string>): Promise<{ proc: ChildProcess; output: ProcOutput; url: string }> {
@@ -184,22 +186,26 @@ function exited(proc: ChildProcess): Promise<void> {
 export async function startRelay(opts: StartRelayOptions = {}): Promise<RelayProc> {
   const dataDir = tempDir('relay');
   const kind = opts.database ?? testDatabaseKind();
-  const pgdb = kind === 'postgres' ? await createPgDatabase() : null;
-  const env: Record<string, string> = { ...(opts.env ?? {}), ...(pgdb ? { DATABASE_URL: pgdb.url } : {}) };
+  if (opts.join && !opts.join.databaseUrl) throw new Error('join needs a relay on PostgreSQL');
+  const pgdb = kind === 'postgres' && !opts.join ? await createPgDatabase() : null;
+  const databaseUrl = opts.join?.databaseUrl ?? pgdb?.url;
+  const env: Record<string, string> = { ...(opts.env ?? {}), ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) };
   let { proc, output, url } = await spawnRelay(dataDir, 0, env);
   const port = Number(new URL(url).port);
   // The banner and the listening line may arrive in separate chunks of stdout.
-  const password = await waitUntil('the one-time admin password in the relay output', () => /one-time password: (\S+)/.exec(output.text)?.[1], 5000, 20).catch(() => {
-    throw new Error(`no one-time admin password in relay output:\n${output.tail()}`);
-  });
-  const tok = runSync(RELAY_BIN, ['token', 'create', '--name', 'harness', '--role', 'admin', '--data-dir', dataDir], env);
+  const password = opts.join
+    ? opts.join.admin.password
+    : await waitUntil('the one-time admin password in the relay output', () => /one-time password: (\S+)/.exec(output.text)?.[1], 5000, 20).catch(() => {
+        throw new Error(`no one-time admin password in relay output:\n${output.tail()}`);
+      });
+  const tok = opts.join ? { status: 0, stdout: opts.join.apiToken, stderr: '' } : runSync(RELAY_BIN, ['token', 'create', '--name', 'harness', '--role', 'admin', '--data-dir', dataDir], env);
   if (tok.status !== 0) throw new Error(`token create failed: ${tok.stderr}`);
 
   const relay: RelayProc = {
     url,
     port,
     dataDir,
-    ...(pgdb ? { databaseUrl: pgdb.url } : {}),
+    ...(databaseUrl ? { databaseUrl } : {}),
     admin: { username: 'admin', password },
     apiToken: tok.stdout.trim(),
     proc,

@@ -12,3 +12,4 @@ export * from './runner/template.js';
 export * from './runner/examples.js';
 export * from './output/ansi.js';
 export * from './api/security.js';
+export * from './api/schedules.js';

@@ -36,7 +36,8 @@ export class ApiClient {
   }
 
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return (await (await this.request(method, path, body)).json()) as T;
+    const res = await this.request(method, path, body);
+    return (res.status === 204 ? undefined : await res.json()) as T; // DELETE answers 204 without a body
   }
 
   /** Streams exec events as they arrive. */

@@ -7,6 +7,7 @@ import { ApiClient, ApiError } from './api-client.js';
 import { loadCliConfig, saveCliConfig } from './cli-config.js';
 import { ago, client, EXIT, fail, table } from './cli-util.js';
 import { addRunnerCommands } from './runner-commands.js';
+import { addScheduleCommands } from './schedule-commands.js';
 import { RELAY_VERSION } from '../version.js';
 
 export function buildCliProgram(): Command {
@@ -203,6 +204,7 @@ ${EXIT.error} when the command could not run (agent offline, not found, relay er
     });
 
   addRunnerCommands(program);
+  addScheduleCommands(program);
 
   program
     .command('logout')

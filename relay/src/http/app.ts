@@ -19,6 +19,11 @@ import { profilesRouter } from './routes/profiles.js';
 import { promptsRouter } from './routes/prompts.js';
 import { runsRouter } from './routes/runs.js';
 import { settingsRouter } from './routes/settings.js';
+import { schedulesRouter } from './routes/schedules.js';
+import { statsRouter } from './routes/stats.js';
+import { webhooksRouter } from './routes/webhooks.js';
+import type { Scheduler } from '../schedules/scheduler.js';
+import type { WebhookNotifier } from '../notify/webhooks.js';
 import type { RunEngine } from '../runs/run-engine.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import type { AccessEffects } from '../ws/live-sockets.js';
@@ -41,6 +46,8 @@ export interface AppDeps {
   dataDir: string;
   databaseKind: DatabaseKind;
   webDir: string | null;
+  scheduler: Scheduler;
+  notifier: WebhookNotifier;
 }
 
 export function createApp(d: AppDeps): express.Express {
@@ -66,6 +73,9 @@ export function createApp(d: AppDeps): express.Express {
   api.use(promptsRouter(d.prisma));
   api.use(runsRouter(d.prisma, d.box, d.runs));
   api.use(settingsRouter(d.prisma, d.runs));
+  api.use(schedulesRouter(d.prisma, d.box, d.runs, d.scheduler));
+  api.use(statsRouter(d.prisma));
+  api.use(webhooksRouter(d.prisma, d.box, d.notifier));
   api.use(notFoundHandler);
   api.use(errorHandler);
   app.use('/api', (_req, res, next) => {

@@ -19,7 +19,7 @@
  *   reason. A lost run is never started again.
  */
 import { FrameKind, takeNewBytes, type AgentToRelay, type Frame, type HeldRun, type RunFinished, type RunStart, type RunStatus, type RunView } from '@rexec/shared';
-import type { PrismaClient } from '../generated/prisma/client.js';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { AgentHub } from '../hub/agent-hub.js';
 import type { AgentLink } from '../hub/agent-link.js';
 import type { RunHooks } from '../hub/sinks.js';
@@ -75,6 +75,7 @@ const RETENTION_SWEEP_MS = 3600_000;
 export class RunEngine implements RunHooks {
   private readonly live = new Map<string, LiveRun>();
   private readonly watchers = new Map<string, Set<RunWatcher>>();
+  private readonly endedListeners = new Set<(runId: string, status: RunStatus) => void>();
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
   private stopped = false;
@@ -134,12 +135,22 @@ export class RunEngine implements RunHooks {
 
   // ---- requests ----------------------------------------------------------------------------
 
-  /** Queues a run (row data without status) and starts it when limits allow. */
-  async submit(data: Omit<Parameters<PrismaClient['run']['create']>[0]['data'], 'launchSpec' | 'status'>, spec: LaunchSpec): Promise<RunView> {
-    const row = await this.prisma.run.create({ data: { ...data, status: 'queued', launchSpec: this.box.seal(JSON.stringify(spec)) } as never, include: { agentProfile: { select: { name: true } } } });
+  /**
+   * Queues a run (row data without status) and starts it when limits allow. Inside a transaction
+   * (`tx`, used by the scheduler so a fire claim and its runs commit together) nothing starts:
+   * the caller calls pump() once the transaction has committed.
+   */
+  async submit(data: Omit<Parameters<PrismaClient['run']['create']>[0]['data'], 'launchSpec' | 'status'>, spec: LaunchSpec, tx?: Prisma.TransactionClient): Promise<RunView> {
+    const row = await (tx ?? this.prisma).run.create({ data: { ...data, status: 'queued', launchSpec: this.box.seal(JSON.stringify(spec)) } as never, include: { agentProfile: { select: { name: true } } } });
     log.info('run queued', { run: row.id, agent: row.agentName, by: row.requestedBy });
-    this.pump();
+    if (!tx) this.pump();
     return runView(row);
+  }
+
+  /** Calls `listener` once after each run this relay ends (any end state); returns an unsubscribe. */
+  onEnded(listener: (runId: string, status: RunStatus) => void): () => void {
+    this.endedListeners.add(listener);
+    return () => this.endedListeners.delete(listener);
   }
 
   /** Kills a run: a queued one ends at once; a running one is signalled on its agent. */
@@ -437,12 +448,16 @@ export class RunEngine implements RunHooks {
       });
       return done.count === 1;
     };
-    const ended = await (live ? (live.chain = live.chain.then(work).then(() => undefined)).then(() => true) : work()).catch((err) => {
+    let endedHere = false; // whether this call (not an earlier one) ended the run
+    const ended = await (live ? (live.chain = live.chain.then(work).then((d) => void (endedHere = d))).then(() => endedHere) : work()).catch((err) => {
       log.error('could not record the end of a run', { run: runId, err: (err as Error).message });
       return false;
     });
     if (live) this.untrack(live);
-    if (ended) log.info('run ended', { run: runId, status, reason: reason ?? undefined });
+    if (ended) {
+      log.info('run ended', { run: runId, status, reason: reason ?? undefined });
+      for (const l of this.endedListeners) l(runId, status);
+    }
     await this.notify(runId);
     this.pump();
   }

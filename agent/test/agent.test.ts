@@ -58,7 +58,7 @@ test('a dropped link detaches its sessions and the next hello lists them; the re
   assert.equal(second.req.headers.authorization, 'Bearer rxa_rotated', 'REXEC_TOKEN with an API token must not override');
   assert.deepEqual(ptys[0]!.signals, [], 'the shell was not signalled');
   const hello2 = second.messages[0]!;
-  assert.ok(hello2.type === 'hello');
+  assert.ok(hello2.type === 'hello', 'hello2.type === \'hello\'');
   assert.deepEqual(hello2.sessions.map((s) => [s.sessionId, s.outputBytes > 0]), [['s1', true]]);
   assert.match(log, /REXEC_TOKEN holds an API or enrollment token/);
 

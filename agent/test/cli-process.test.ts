@@ -75,7 +75,7 @@ test('start (foreground): hello, a terminal and an exec end to end, then SIGTERM
   const s = JSON.parse(status.stdout);
   assert.equal(s.running, true);
   assert.equal(s.pid, agent.child.pid);
-  assert.ok(s.connectedSince);
+  assert.ok(s.connectedSince, 's.connectedSince');
 
   // exec: output frames and a result
   send(conn, { type: 'exec', execId: 'e1', command: 'echo from-exec; echo oops >&2; exit 4', timeoutMs: 5000 });
@@ -127,7 +127,7 @@ test('start --daemon reports the connection; status, a second start, and stop be
   const started = await run('--config', config, 'start', '--daemon');
   assert.equal(started.code, 0, started.stderr + started.stdout);
   const pid = Number(/pid (\d+)/.exec(started.stdout)?.[1]);
-  assert.ok(pid > 0);
+  assert.ok(pid > 0, 'pid > 0');
   assert.match(started.stdout, new RegExp(`log: ${join(dir, 'agent.log').replace(/[.]/g, '\\.')}`));
   assert.match(started.stdout, /connected to the relay/);
   assert.equal(readFileSync(join(dir, 'agent.pid'), 'utf8').trim(), String(pid));

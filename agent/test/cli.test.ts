@@ -79,7 +79,7 @@ test('register posts the host facts with the API token and stores the agent cred
   assert.equal(body.shell, '/bin/sh');
   assert.equal(body.type, process.platform === 'linux' ? 'linux' : body.type);
   assert.equal(body.arch, process.arch);
-  assert.ok(body.hostname && body.os);
+  assert.ok(body.hostname && body.os, 'body.hostname && body.os');
 
   assert.deepEqual(readConfig(config), {
     api_url: relay.url,

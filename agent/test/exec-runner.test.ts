@@ -35,7 +35,7 @@ function setup(t: { after(fn: () => unknown): void }, opts: { maxOutputBytes?: n
   const run = (fields: Partial<ExecMessage> & ({ argv: string[] } | { command: string })) => {
     const msg = execSchema.parse({ type: 'exec', execId: `x${++n}`, timeoutMs: 10_000, ...fields });
     const p = runner.start(msg);
-    assert.ok(p);
+    assert.ok(p, 'p');
     return { msg, result: p };
   };
   return { sink, runner, run, gate };
@@ -54,9 +54,9 @@ test('exit code 0 and 3; stdout and stderr captured on separate streams with off
   assert.equal(r0.stdoutBytes, 3);
   assert.equal(r0.stderrBytes, 3);
   const started = sink.of('exec_started').find((m) => m.execId === ok.msg.execId);
-  assert.ok(started && started.pid > 0);
+  assert.ok(started && started.pid > 0, 'started && started.pid > 0');
   // exec_started comes before the result, and exactly one result is sent.
-  assert.ok(sink.messages.indexOf(started) < sink.messages.findIndex((m) => m.type === 'exec_result'));
+  assert.ok(sink.messages.indexOf(started) < sink.messages.findIndex((m) => m.type === 'exec_result'), 'sink.messages.indexOf(started) < sink.messages.findIndex((m) => m.type === \'exec_result\')');
 
   const three = run({ argv: ['sh', '-c', 'echo three; exit 3'] });
   const r3 = await three.result;
@@ -86,12 +86,12 @@ test('timeout kills the whole process group: no `sleep` survives', LIMIT, async 
   const e = run({ command: `sleep ${MARK} & echo $!; sleep ${MARK}`, timeoutMs: 1000, killGraceMs: 500 });
   const bgPid = Number((await waitFor(() => sink.output(e.msg.execId, FrameKind.ExecStdout).trim(), 'background pid')));
   const leaderPid = sink.of('exec_started')[0]!.pid;
-  assert.ok(processAlive(bgPid) && processAlive(leaderPid));
+  assert.ok(processAlive(bgPid) && processAlive(leaderPid), 'processAlive(bgPid) && processAlive(leaderPid)');
   const t0 = Date.now();
   const r = await e.result;
   assert.equal(r.timedOut, true);
   assert.equal(r.signal, 'SIGTERM');
-  assert.ok(Date.now() - t0 < 5000);
+  assert.ok(Date.now() - t0 < 5000, 'Date.now() - t0 < 5000');
   assert.equal(processAlive(bgPid), false, 'background sleep 100 survived the timeout');
   assert.equal(processAlive(leaderPid), false, 'leader survived the timeout');
   assert.deepEqual(pgrep(`sleep ${MARK}`), [], 'a sleep survived the timeout');
@@ -151,7 +151,7 @@ test('a leader that exits while a background child holds the pipes does not hang
   assert.ok(Date.now() - t0 < 3000, `result took ${Date.now() - t0} ms`);
   const bg = Number(sink.output(e.msg.execId, FrameKind.ExecStdout).split('\n')[0]);
   // Documented choice: stragglers after a normal exit are left alone. Clean up ourselves.
-  assert.ok(processAlive(bg));
+  assert.ok(processAlive(bg), 'processAlive(bg)');
   process.kill(bg, 'SIGKILL');
 });
 
@@ -174,7 +174,7 @@ test('output is paused while the link is congested and resumes after', LIMIT, as
   const whilePaused = sink.output(e.msg.execId, FrameKind.ExecStdout).length;
   await sleep(100);
   assert.equal(sink.output(e.msg.execId, FrameKind.ExecStdout).length, whilePaused, 'output kept flowing while paused');
-  assert.ok(whilePaused < 300000);
+  assert.ok(whilePaused < 300000, 'whilePaused < 300000');
   sink.buffered = 0;
   const r = await e.result;
   assert.equal(r.stdoutBytes, 300000);

@@ -30,9 +30,9 @@ test('shell_start answers shell_started and `echo` output arrives as ShellOutput
   const { sink, start, input } = setup(t);
   start('s1');
   const started = sink.of('shell_started')[0];
-  assert.ok(started);
+  assert.ok(started, 'started');
   assert.deepEqual({ ...started, pid: 0 }, { type: 'shell_started', sessionId: 's1', pid: 0, cols: 80, rows: 24 });
-  assert.ok(started.pid > 0);
+  assert.ok(started.pid > 0, 'started.pid > 0');
   // $((40+2)) makes the answer differ from the echoed input line.
   input('s1', 'echo hi$((40+2))\n');
   await waitFor(() => sink.output('s1').includes('hi42\r\n'), 'hi42 in the output');
@@ -55,8 +55,8 @@ test('two sessions stay separate', LIMIT, async (t) => {
   input('a', 'echo A$((1+1))\n');
   input('b', 'echo B$((2+2))\n');
   await waitFor(() => sink.output('a').includes('A2\r\n') && sink.output('b').includes('B4\r\n'), 'both answers');
-  assert.ok(!sink.output('a').includes('B4'));
-  assert.ok(!sink.output('b').includes('A2'));
+  assert.ok(!sink.output('a').includes('B4'), '!sink.output(\'a\').includes(\'B4\')');
+  assert.ok(!sink.output('b').includes('A2'), '!sink.output(\'b\').includes(\'A2\')');
   const pids = sink.of('shell_started').map((m) => m.pid);
   assert.notEqual(pids[0], pids[1]);
 });
@@ -88,8 +88,8 @@ test('multibyte output reaches the relay byte-exact', LIMIT, async (t) => {
   // 3000 euro signs (3 bytes each) are far more than one read; a decoder would split some.
   input('s1', "i=0; while [ $i -lt 3000 ]; do printf '\\342\\202\\254'; i=$((i+1)); done; echo; echo END$((6*7))\n");
   await waitFor(() => sink.output('s1').includes('END42\r\n'), 'END42', 15_000);
-  assert.ok(sink.output('s1').includes('€'.repeat(3000)));
-  assert.ok(!sink.output('s1').includes('\uFFFD'));
+  assert.ok(sink.output('s1').includes('€'.repeat(3000)), 'sink.output(\'s1\').includes(\'€\'.repeat(3000))');
+  assert.ok(!sink.output('s1').includes('\uFFFD'), '!sink.output(\'s1\').includes(\'\\uFFFD\')');
 });
 
 test('bytes that are not UTF-8 pass through untouched (raw PTY, no decoding)', LIMIT, async (t) => {

@@ -31,7 +31,7 @@ test('a run survives a dropped link: the next hello lists it, run_attach resumes
 
   const first = await relay.connection(0);
   const hello = first.messages[0]!;
-  assert.ok(hello.type === 'hello');
+  assert.ok(hello.type === 'hello', 'hello.type === \'hello\'');
   assert.deepEqual(hello.runs, []);
   const go = join(work, 'go');
   first.ws.send(
@@ -47,7 +47,7 @@ test('a run survives a dropped link: the next hello lists it, run_attach resumes
   );
   await waitFor(() => combined(first.frames, 'run-1').toString() === 'hello $(world)', 'the prompt echoed');
   const startedMsg = first.messages.find((m) => m.type === 'run_started');
-  assert.ok(startedMsg && startedMsg.type === 'run_started' && startedMsg.cwd === work);
+  assert.ok(startedMsg && startedMsg.type === 'run_started' && startedMsg.cwd === work, 'startedMsg && startedMsg.type === \'run_started\' && startedMsg.cwd === work');
   assert.deepEqual(readdirSync(join(dir, 'agent.runs')), ['run-1.json']);
 
   // The link drops; the run finishes meanwhile, with nobody attached.
@@ -56,7 +56,7 @@ test('a run survives a dropped link: the next hello lists it, run_attach resumes
   writeFileSync(go, '');
   await waitFor(() => !existsSync(join(dir, 'agent.runs', 'run-1.json')), 'the run to end (its record removed)');
   const hello2 = second.messages[0]!;
-  assert.ok(hello2.type === 'hello');
+  assert.ok(hello2.type === 'hello', 'hello2.type === \'hello\'');
   assert.equal(hello2.runs.length, 1);
   assert.equal(hello2.runs[0]!.runId, 'run-1');
   assert.equal(hello2.runs[0]!.state, 'running');
@@ -69,7 +69,7 @@ test('a run survives a dropped link: the next hello lists it, run_attach resumes
   assert.equal(combined(second.frames, 'run-1', 0, 14).toString(), '\ndone\n');
   assert.equal(second.frames[0]!.offset, 14);
   const fin = second.messages.find((m) => m.type === 'run_finished');
-  assert.ok(fin && fin.type === 'run_finished');
+  assert.ok(fin && fin.type === 'run_finished', 'fin && fin.type === \'run_finished\'');
   assert.equal(fin.status, 'completed');
   assert.equal(fin.outputBytes, 20);
 
@@ -78,18 +78,18 @@ test('a run survives a dropped link: the next hello lists it, run_attach resumes
   second.ws.send(JSON.stringify({ type: 'run_forget', runId: 'run-1' }));
   await waitFor(() => second.messages.some((m) => m.type === 'error'), 'not_found for the second forget');
   const err = second.messages.find((m) => m.type === 'error');
-  assert.ok(err && err.type === 'error' && err.code === 'not_found' && err.ref === 'run_forget');
+  assert.ok(err && err.type === 'error' && err.code === 'not_found' && err.ref === 'run_forget', 'err && err.type === \'error\' && err.code === \'not_found\' && err.ref === \'run_forget\'');
 
   // A run outside the allowed roots is refused; a long one is killed when the agent stops.
   second.ws.send(JSON.stringify({ type: 'run_start', runId: 'run-2', command: 'true', cwd: '/', env: {}, timeoutMs: 1000, maxOutputBytes: 65_536 }));
   second.ws.send(JSON.stringify({ type: 'run_start', runId: 'run-3', command: 'sleep 100 & sleep 100', cwd: work, env: {}, timeoutMs: 60_000, maxOutputBytes: 65_536 }));
   await waitFor(() => second.messages.some((m) => m.type === 'run_started' && m.runId === 'run-3'), 'run-3 started');
   const refused = second.messages.find((m) => m.type === 'run_finished' && m.runId === 'run-2');
-  assert.ok(refused && refused.type === 'run_finished');
+  assert.ok(refused && refused.type === 'run_finished', 'refused && refused.type === \'run_finished\'');
   assert.equal(refused.status, 'failed');
   assert.equal(refused.error, `working directory / is outside the allowed roots (${work})`);
   const run3 = second.messages.find((m) => m.type === 'run_started' && m.runId === 'run-3');
-  assert.ok(run3 && run3.type === 'run_started');
+  assert.ok(run3 && run3.type === 'run_started', 'run3 && run3.type === \'run_started\'');
   assert.deepEqual(readdirSync(join(dir, 'agent.runs')), ['run-3.json']);
   assert.equal(await agent.stop(), 0);
   await groupGone(run3.pid);

@@ -40,7 +40,7 @@ test('a running run has a 0600 record; it is removed when the run ends', LIMIT, 
   assert.equal(rec.pid, started(r.id)!.pid);
   assert.equal(rec.agentPid, process.pid);
   assert.equal(rec.killGraceMs, 1000);
-  assert.ok(Date.parse(rec.startedAt) > 0);
+  assert.ok(Date.parse(rec.startedAt) > 0, 'Date.parse(rec.startedAt) > 0');
   if (readProcStat(process.pid)) assert.equal(rec.startTime, readProcStat(rec.pid)?.startTime);
   assert.equal(statSync(path).mode & 0o777, 0o600);
   await r.result;

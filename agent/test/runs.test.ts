@@ -19,10 +19,10 @@ test('completed: run_started, then output frames, then run_finished; stdout and 
   assert.equal(fin.error, undefined);
   assert.equal(fin.outputBytes, 6);
   assert.equal(fin.truncated, false);
-  assert.ok(fin.durationMs >= 0);
+  assert.ok(fin.durationMs >= 0, 'fin.durationMs >= 0');
   if (HAS_PROCFS) assert.ok(fin.resourceUsage, 'resource usage on Linux');
   const s = started(r.id);
-  assert.ok(s && s.pid > 0);
+  assert.ok(s && s.pid > 0, 's && s.pid > 0');
   assert.equal(s.cwd, work);
   const text = combined(sink.frames, r.id).toString();
   assert.ok(text === 'outerr' || text === 'errout', text);
@@ -103,7 +103,7 @@ test('timeout: status timeout, the whole group is gone', LIMIT, async (t) => {
   const f = await r.result;
   assert.equal(f.status, 'timeout');
   assert.equal(f.error, 'timed out after 400 ms');
-  assert.ok(Date.now() - t0 < 5000);
+  assert.ok(Date.now() - t0 < 5000, 'Date.now() - t0 < 5000');
   await groupGone(pgid);
 });
 
@@ -124,7 +124,7 @@ test('a run is a unit of work: what it left running after a normal exit is kille
   const f = await r.result;
   assert.equal(f.status, 'completed', 'the status follows the leader');
   assert.equal(f.exitCode, 0);
-  assert.ok(Date.now() - t0 < 5000);
+  assert.ok(Date.now() - t0 < 5000, 'Date.now() - t0 < 5000');
   const bg = Number(combined(sink.frames, r.id).toString().split('\n')[0]);
   await waitFor(() => !processAlive(bg), 'the background sleep to be killed', 2000);
   await groupGone(started(r.id)!.pid);
@@ -166,7 +166,7 @@ test('output cap: exactly at, one byte over, far over; a multibyte character str
     const f = await r.result;
     const kept = combined(sink.frames, r.id);
     assert.equal(kept.toString('utf8'), c.kept, c.command);
-    assert.ok(kept.length <= c.cap);
+    assert.ok(kept.length <= c.cap, 'kept.length <= c.cap');
     assert.equal(Buffer.from(kept.toString('utf8'), 'utf8').equals(kept), true, 'kept output is valid UTF-8');
     assert.equal(f.outputBytes, kept.length, c.command);
     assert.equal(f.truncated, c.truncated, c.command);
@@ -187,7 +187,7 @@ test('PTY mode: the command sees a terminal of the requested size', LIMIT, async
   assert.equal(f.status, 'completed');
   const out = combined(sink.frames, r.id).toString();
   assert.match(out, /^tty\r?\n45 123\r?\n$/);
-  assert.ok(sink.frames.filter((fr) => fr.id === r.id).every((fr) => fr.kind === FrameKind.RunStdout));
+  assert.ok(sink.frames.filter((fr) => fr.id === r.id).every((fr) => fr.kind === FrameKind.RunStdout), 'sink.frames.filter((fr) => fr.id === r.id).every((fr) => fr.kind === FrameKind.RunStdout)');
   const pipes = await start({ command: '[ -t 1 ] && echo tty' }).result;
   assert.equal(pipes.status, 'failed', 'without pty there is no terminal');
   const noShell = await start({ command: 'true', pty: true, shell: '/nonexistent/sh' }).result;
@@ -275,7 +275,7 @@ test('while attached the link\'s send buffer pauses output; detached, a run neve
   const whilePaused = manager.info(r.id)!.end;
   await sleep(150);
   assert.equal(manager.info(r.id)!.end, whilePaused, 'the pipe kept being read while paused');
-  assert.ok(whilePaused < 300000);
+  assert.ok(whilePaused < 300000, 'whilePaused < 300000');
   // The link drops: the run is detached and runs to the end, buffering.
   manager.detachAll();
   const f = await r.result;

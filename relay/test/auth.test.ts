@@ -40,34 +40,34 @@ test('JWTs without exp, expired past the leeway, or of another issuer are refuse
 test('passwords hash with scrypt and verify only the right password', async () => {
   const h = await hashPassword('correct horse battery');
   assert.match(h, /^scrypt\$/);
-  assert.ok(await verifyPassword('correct horse battery', h));
-  assert.ok(!(await verifyPassword('correct horse batterY', h)));
-  assert.ok(!(await verifyPassword('anything', DUMMY_PASSWORD_HASH)));
-  assert.ok(!(await verifyPassword('x', 'garbage')));
+  assert.ok(await verifyPassword('correct horse battery', h), 'await verifyPassword(\'correct horse battery\', h)');
+  assert.ok(!(await verifyPassword('correct horse batterY', h)), '!(await verifyPassword(\'correct horse batterY\', h))');
+  assert.ok(!(await verifyPassword('anything', DUMMY_PASSWORD_HASH)), '!(await verifyPassword(\'anything\', DUMMY_PASSWORD_HASH))');
+  assert.ok(!(await verifyPassword('x', 'garbage')), '!(await verifyPassword(\'x\', \'garbage\'))');
 });
 
 test('secrets are recognisable, random, and stored only as SHA-256', () => {
   const a = newSecret('apiToken');
   const b = newSecret('agentCredential');
-  assert.ok(looksLikeSecret(a.secret) && looksLikeSecret(b.secret));
+  assert.ok(looksLikeSecret(a.secret) && looksLikeSecret(b.secret), 'looksLikeSecret(a.secret) && looksLikeSecret(b.secret)');
   assert.match(a.secret, /^rxt_/);
   assert.match(b.secret, /^rxa_/);
   assert.notEqual(a.secret, newSecret('apiToken').secret);
   assert.equal(a.hash, hashSecret(a.secret));
   assert.match(a.hash, /^[0-9a-f]{64}$/);
-  assert.ok(!a.hash.includes(a.secret.slice(4)));
+  assert.ok(!a.hash.includes(a.secret.slice(4)), '!a.hash.includes(a.secret.slice(4))');
 });
 
 test('browser socket origins: the public URL, its loopback aliases, and configured extras only', () => {
   const ok = originChecker('http://127.0.0.1:8420', ['https://ops.example.com']);
-  assert.ok(ok('http://127.0.0.1:8420'));
-  assert.ok(ok('http://localhost:8420'));
-  assert.ok(ok('https://ops.example.com'));
-  assert.ok(!ok('http://127.0.0.1:9999'));
-  assert.ok(!ok('https://evil.example'));
-  assert.ok(!ok('null'));
+  assert.ok(ok('http://127.0.0.1:8420'), 'ok(\'http://127.0.0.1:8420\')');
+  assert.ok(ok('http://localhost:8420'), 'ok(\'http://localhost:8420\')');
+  assert.ok(ok('https://ops.example.com'), 'ok(\'https://ops.example.com\')');
+  assert.ok(!ok('http://127.0.0.1:9999'), '!ok(\'http://127.0.0.1:9999\')');
+  assert.ok(!ok('https://evil.example'), '!ok(\'https://evil.example\')');
+  assert.ok(!ok('null'), '!ok(\'null\')');
   const pub = originChecker('https://relay.example.com', []);
-  assert.ok(pub('https://relay.example.com'));
-  assert.ok(!pub('http://relay.example.com'));
-  assert.ok(!pub('http://localhost'));
+  assert.ok(pub('https://relay.example.com'), 'pub(\'https://relay.example.com\')');
+  assert.ok(!pub('http://relay.example.com'), '!pub(\'http://relay.example.com\')');
+  assert.ok(!pub('http://localhost'), '!pub(\'http://localhost\')');
 });

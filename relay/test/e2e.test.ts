@@ -58,8 +58,8 @@ describe(`end to end (${DB} database)`, () => {
     assert.equal(a.status, 'online');
     assert.deepEqual(a.tags, ['prod', 'eu']);
     assert.equal(a.arch, process.arch);
-    assert.ok(a.os.length > 0 && a.shell.length > 0 && a.version.length > 0);
-    assert.ok(a.lastSeenAt);
+    assert.ok(a.os.length > 0 && a.shell.length > 0 && a.version.length > 0, 'a.os.length > 0 && a.shell.length > 0 && a.version.length > 0');
+    assert.ok(a.lastSeenAt, 'a.lastSeenAt');
     // The credential is stored 0600 and is not the API token used to register.
     const cfg = JSON.parse(fs.readFileSync(agent.configPath, 'utf8'));
     assert.equal(fs.statSync(agent.configPath).mode & 0o777, 0o600);

@@ -163,7 +163,7 @@ describe('resumable terminal sessions', () => {
     const recent = await relay.api<SessionRecent>('GET', `${base}/recent?bytes=200`);
     assert.equal(recent.status, 200);
     assert.match(recent.body.text, /peek-64/);
-    assert.ok(recent.body.outputBytes > 0);
+    assert.ok(recent.body.outputBytes > 0, 'recent.body.outputBytes > 0');
 
     const now = await relay.api<NudgeResponse>('POST', `${base}/nudge`, { text: 'echo nudged-$((1+1))\r' });
     assert.equal(now.body.status, 'delivered');

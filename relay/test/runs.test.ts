@@ -130,7 +130,7 @@ describe('agent runner', () => {
       { name: 'API_KEY', secret: true, value: null },
       { name: 'REGION', secret: false, value: 'eu-1' },
     ]);
-    assert.ok(!JSON.stringify(await api('GET', `/api/profiles/${p.slug}`)).includes('sk-live-very-secret'));
+    assert.ok(!JSON.stringify(await api('GET', `/api/profiles/${p.slug}`)).includes('sk-live-very-secret'), '!JSON.stringify(await api(\'GET\', `/api/profiles/${p.slug}`)).includes(\'sk-live-very-secret\')');
     // An update that omits the secret's value keeps it.
     const upd = await api<{ profile: ProfileView }>('PUT', `/api/profiles/${p.id}`, { env: [{ name: 'API_KEY', secret: true }, { name: 'REGION', value: 'us-2' }] });
     assert.equal(upd.status, 200, JSON.stringify(upd.body));
@@ -156,7 +156,7 @@ describe('agent runner', () => {
 
   test('queued -> running -> completed: output streamed live and stored, exit code, duration, resource usage', async () => {
     const r = await submit({ prompt: 'echo out-1; echo err-1 >&2; sleep 0.3; echo out-2; i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done' });
-    assert.ok(r.status === 'queued' || r.status === 'running');
+    assert.ok(r.status === 'queued' || r.status === 'running', 'r.status === \'queued\' || r.status === \'running\'');
     const out = new Sink();
     const err = new Sink();
     const statuses: string[] = [];
@@ -167,8 +167,8 @@ describe('agent runner', () => {
     assert.equal(err.text, 'err-1\n');
     const v = await get(r.id);
     assert.equal(v.exitCode, 0);
-    assert.ok(v.pid && v.pid > 0);
-    assert.ok(v.startedAt && v.finishedAt && v.durationSeconds! >= 0.3);
+    assert.ok(v.pid && v.pid > 0, 'v.pid && v.pid > 0');
+    assert.ok(v.startedAt && v.finishedAt && v.durationSeconds! >= 0.3, 'v.startedAt && v.finishedAt && v.durationSeconds! >= 0.3');
     assert.equal(v.workingDirectory, work);
     assert.ok(v.resourceUsage, 'resource usage reported');
     assert.ok(v.resourceUsage!.cpuUserMs + v.resourceUsage!.cpuSystemMs > 0, JSON.stringify(v.resourceUsage));
@@ -330,10 +330,10 @@ describe('agent runner', () => {
       }, 30_000, 50);
       assert.ok(maxRunning <= 2, `at most 2 ran at once (saw ${maxRunning})`);
       const ended = await Promise.all(runs.map((r) => get(r.id)));
-      assert.ok(ended.every((r) => r.status === 'completed'));
+      assert.ok(ended.every((r) => r.status === 'completed'), 'ended.every((r) => r.status === \'completed\')');
       // Intervals never overlap more than twice, and runs started in the order they were queued.
       const times = ended.map((r) => [Date.parse(r.startedAt!), Date.parse(r.finishedAt!)] as const);
-      for (const [s] of times) assert.ok(times.filter(([a, b]) => a <= s && s < b).length <= 2);
+      for (const [s] of times) assert.ok(times.filter(([a, b]) => a <= s && s < b).length <= 2, 'times.filter(([a, b]) => a <= s && s < b).length <= 2');
       const starts = times.map(([s]) => s);
       assert.deepEqual([...starts].sort((a, b) => a - b), starts, 'FIFO start order');
     } finally {
@@ -444,7 +444,7 @@ describe('agent runner', () => {
     agent.proc.kill('SIGKILL');
     await agent.exit;
     // The orphaned group is still there until the agent comes back and cleans up.
-    assert.ok(!groupGone(v.pid!));
+    assert.ok(!groupGone(v.pid!), '!groupGone(v.pid!)');
     const again = spawnAgent(agent.configPath, { REXEC_AGENT_ALLOWED_ROOTS: root });
     agent = { ...agent, proc: again.proc, output: again.output, exit: again.exit, stop: async () => (again.proc.kill('SIGTERM'), void (await again.exit)) };
     const lost = await waitEnd(r.id);

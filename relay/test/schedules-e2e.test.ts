@@ -202,7 +202,7 @@ describe('schedules, webhooks and analytics (one relay)', { timeout: 120_000 }, 
       for (const g of [first!, second!]) {
         assert.equal(g.headers['x-rexec-event'], 'run.completed');
         assert.ok(verifySignature(secret, String(g.headers['x-rexec-timestamp']), g.body, String(g.headers['x-rexec-signature'])), 'valid signature');
-        assert.ok(!verifySignature('whsec_wrong-secret-0000', String(g.headers['x-rexec-timestamp']), g.body, String(g.headers['x-rexec-signature'])));
+        assert.ok(!verifySignature('whsec_wrong-secret-0000', String(g.headers['x-rexec-timestamp']), g.body, String(g.headers['x-rexec-signature'])), '!verifySignature(\'whsec_wrong-secret-0000\', String(g.headers[\'x-rexec-timestamp\']), g.body, Strin...');
       }
       assert.equal(first!.body, second!.body, 'a retry sends the same body');
       assert.equal(first!.headers['x-rexec-delivery'], second!.headers['x-rexec-delivery']);

@@ -140,8 +140,8 @@ describe('adversarial suite', () => {
       assert.equal(locked.status, 429);
       assert.match(locked.body.error.message, /locked until/);
       const audit = await api<{ items: { action: string; target: string }[] }>('GET', '/api/audit?action=auth.&limit=50');
-      assert.ok(audit.body.items.some((e) => e.action === 'auth.lockout' && e.target === 'lockme'));
-      assert.ok(audit.body.items.filter((e) => e.action === 'auth.login_failed' && e.target === 'lockme').length >= 6);
+      assert.ok(audit.body.items.some((e) => e.action === 'auth.lockout' && e.target === 'lockme'), 'audit.body.items.some((e) => e.action === \'auth.lockout\' && e.target === \'lockme\')');
+      assert.ok(audit.body.items.filter((e) => e.action === 'auth.login_failed' && e.target === 'lockme').length >= 6, 'audit.body.items.filter((e) => e.action === \'auth.login_failed\' && e.target === \'lockme\').length ...');
     });
   });
 
@@ -193,12 +193,12 @@ describe('adversarial suite', () => {
       const id = r.body.run.id;
       await waitUntil('the prod run to end', async () => (await api<{ run: RunView }>('GET', `/api/runs/${id}`)).body.run.status === 'completed');
       const list = await api<{ items: RunView[] }>('GET', '/api/runs?limit=500', undefined, stagingOperatorToken);
-      assert.ok(!list.body.items.some((x) => x.id === id));
+      assert.ok(!list.body.items.some((x) => x.id === id), '!list.body.items.some((x) => x.id === id)');
       for (const p of [`/api/runs/${id}`, `/api/runs/${id}/output`, `/api/runs/${id}/log`]) assert.equal((await api('GET', p, undefined, stagingOperatorToken)).status, 404, p);
       assert.equal((await api('POST', `/api/runs/${id}/kill`, undefined, stagingOperatorToken)).status, 404);
       assert.equal(await upgradeStatus(`${relay.url.replace('http', 'ws')}/ws/runs/${id}`, { Authorization: `Bearer ${stagingOperatorToken}` }), 404);
       const exp = await api<{ runs: RunView[] }>('GET', '/api/runs/export', undefined, stagingOperatorToken);
-      assert.ok(!JSON.stringify(exp.body).includes('prod-secret-output'));
+      assert.ok(!JSON.stringify(exp.body).includes('prod-secret-output'), '!JSON.stringify(exp.body).includes(\'prod-secret-output\')');
     });
     test('guessed ids: 404 without a hint of existence', async () => {
       for (const p of ['/api/runs/AAAAAAAAAAAAAAAA', '/api/agents/00000000-0000-0000-0000-000000000000', '/api/prompts/nope', '/api/profiles/nope', `/api/users/${'x'.repeat(200)}`]) {
@@ -231,7 +231,7 @@ describe('adversarial suite', () => {
       assert.equal(created.status, 201, JSON.stringify(created.body));
       secretsSeen.push(created.body.token);
       assert.match(created.body.token, /^rxe_/);
-      assert.ok(created.body.installCommand.includes(`--host ${relay.url} --token ${created.body.token}`));
+      assert.ok(created.body.installCommand.includes(`--host ${relay.url} --token ${created.body.token}`), 'created.body.installCommand.includes(`--host ${relay.url} --token ${created.body.token}`)');
       const cfg = path.join(tempDir('enrol'), 'agent.json');
       const reg = await run(AGENT_BIN, ['register', '--host', relay.url, '--token', created.body.token, '--name', 'enrolled-1', '--tags', 'prod', '--config', cfg]);
       assert.equal(reg.status, 0, reg.stderr);

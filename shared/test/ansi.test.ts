@@ -130,9 +130,9 @@ test('cleanOutput: astral characters are one column each', () => {
 test('cleanOutput: moves far past the end cannot blow up the output', () => {
   const out = cleanOutput(`${ESC}[999999999Cx\n${ESC}[99999999999999999999Gy`);
   assert.ok(out.length < 100, `${out.length}`);
-  assert.ok(out.endsWith('y'));
+  assert.ok(out.endsWith('y'), 'out.endsWith(\'y\')');
   const many = cleanOutput(`${ESC}[9999Cx\n`.repeat(10_000));
-  assert.ok(many.length <= 2 * 10_000 * `${ESC}[9999Cx\n`.length);
+  assert.ok(many.length <= 2 * 10_000 * `${ESC}[9999Cx\n`.length, 'many.length <= 2 * 10_000 * `${ESC}[9999Cx\\n`.length');
 });
 
 /** A plain model of a terminal line discipline, one cell per code point, to compare against. */
@@ -196,10 +196,10 @@ test('cleanOutput handles 10 MiB of mixed output quickly (linear time)', () => {
   assert.equal(out, cleanChunk.repeat(Math.ceil((10 * 1024 * 1024) / chunk.length)));
   const strip = performance.now();
   stripAnsi(input);
-  assert.ok(performance.now() - strip < 5000);
+  assert.ok(performance.now() - strip < 5000, 'performance.now() - strip < 5000');
   // One long line overwritten many times stays linear too.
   const adversarial = 'x'.repeat(1024 * 1024) + '\ry\b'.repeat(1024 * 1024) + `${ESC}[5C`.repeat(100_000);
   const t2 = performance.now();
   assert.equal(cleanOutput(adversarial).length, 1024 * 1024);
-  assert.ok(performance.now() - t2 < 5000);
+  assert.ok(performance.now() - t2 < 5000, 'performance.now() - t2 < 5000');
 });

@@ -24,8 +24,8 @@ test('built-in profiles are valid create-profile inputs with unique, valid slugs
     assert.deepEqual(p.env, []);
     assert.equal(p.enabled, true);
     assert.equal(typeof p.pty, 'boolean');
-    assert.ok(p.icon.length > 0 && p.icon.length <= 64);
-    assert.ok(p.defaultTimeout <= p.maxTimeout);
+    assert.ok(p.icon.length > 0 && p.icon.length <= 64, 'p.icon.length > 0 && p.icon.length <= 64');
+    assert.ok(p.defaultTimeout <= p.maxTimeout, 'p.defaultTimeout <= p.maxTimeout');
   }
   // Each has its own env array (no shared mutable default).
   assert.equal(new Set(BUILTIN_PROFILES.map((p) => p.env)).size, BUILTIN_PROFILES.length);
@@ -56,7 +56,7 @@ test('built-in templates pass the prompt as one argument, never as shell text', 
       assert.ok(r.stdout.includes(`[${prompt}]`), `${p.slug}: ${r.stdout}`);
       assert.ok(r.stdout.startsWith(`cwd=${dir}\n`) || r.stdout.includes(`[--cd][${dir}]`), `${p.slug}: ${r.stdout}`);
       // The display form names the same values.
-      assert.ok(displayCommand(p.invocationTemplate, { PROMPT: 'hello', WORKING_DIR: dir }).includes(`"${dir}"`));
+      assert.ok(displayCommand(p.invocationTemplate, { PROMPT: 'hello', WORKING_DIR: dir }).includes(`"${dir}"`), 'displayCommand(p.invocationTemplate, { PROMPT: \'hello\', WORKING_DIR: dir }).includes(`"${dir}"`)');
     }
     // The custom profile runs the prompt as a shell command, in the working directory.
     const custom = BUILTIN_PROFILES.find((x) => x.agentType === 'custom')!;

@@ -27,7 +27,7 @@ test('the protocol keeps the Rexec message names', () => {
 
 test('valid messages parse', () => {
   const r = parseControlMessage(relayToAgentSchema, JSON.stringify({ type: 'shell_start', sessionId: 's1', cols: 80, rows: 24 }), relayTypes);
-  assert.ok(r.ok);
+  assert.ok(r.ok, 'r.ok');
   const e = parseControlMessage(relayToAgentSchema, JSON.stringify({ type: 'exec', execId: 'e1', argv: ['uname', '-a'], timeoutMs: 1000 }), relayTypes);
   assert.ok(e.ok && e.message.type === 'exec' && e.message.killGraceMs === 2000, 'killGraceMs defaults');
 });
@@ -54,7 +54,7 @@ test('malformed input gets a stable error code and a readable message', () => {
     }
   }
   const big = parseControlMessage(relayToAgentSchema, 'x'.repeat(LIMITS.maxControlMessageBytes + 1), relayTypes);
-  assert.ok(!big.ok && big.code === ErrorCode.MessageTooLarge);
+  assert.ok(!big.ok && big.code === ErrorCode.MessageTooLarge, '!big.ok && big.code === ErrorCode.MessageTooLarge');
 });
 
 test('input larger than the limit is refused', () => {
@@ -72,8 +72,8 @@ test('registration validates names and tags and fills defaults', () => {
 });
 
 test('exec requests need exactly one of argv and command', () => {
-  assert.ok(execRequestSchema.safeParse({ argv: ['ls'] }).success);
-  assert.ok(execRequestSchema.safeParse({ command: 'ls -la' }).success);
+  assert.ok(execRequestSchema.safeParse({ argv: ['ls'] }).success, 'execRequestSchema.safeParse({ argv: [\'ls\'] }).success');
+  assert.ok(execRequestSchema.safeParse({ command: 'ls -la' }).success, 'execRequestSchema.safeParse({ command: \'ls -la\' }).success');
   assert.equal(execRequestSchema.safeParse({}).success, false);
   assert.equal(execRequestSchema.safeParse({ argv: ['ls'], command: 'ls' }).success, false);
   assert.equal(execRequestSchema.safeParse({ argv: [] }).success, false);
@@ -85,9 +85,9 @@ test('close codes are application codes with names; auth failures are fatal for 
     if (code >= 4000) assert.ok(code <= 4999, name);
     assert.equal(closeCodeName(code), name);
   }
-  assert.ok(FATAL_AGENT_CLOSE_CODES.has(CloseCode.Unauthorized));
-  assert.ok(!FATAL_AGENT_CLOSE_CODES.has(CloseCode.GoingAway));
-  assert.ok(new TextEncoder().encode(closeReason('é'.repeat(200))).length <= 123);
+  assert.ok(FATAL_AGENT_CLOSE_CODES.has(CloseCode.Unauthorized), 'FATAL_AGENT_CLOSE_CODES.has(CloseCode.Unauthorized)');
+  assert.ok(!FATAL_AGENT_CLOSE_CODES.has(CloseCode.GoingAway), '!FATAL_AGENT_CLOSE_CODES.has(CloseCode.GoingAway)');
+  assert.ok(new TextEncoder().encode(closeReason('é'.repeat(200))).length <= 123, 'new TextEncoder().encode(closeReason(\'é\'.repeat(200))).length <= 123');
 });
 
 test('backoff grows exponentially, stays within the cap, and is jittered', () => {

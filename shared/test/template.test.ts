@@ -33,7 +33,7 @@ test('checkTemplate returns one entry per check, in a stable order, for any inpu
     assert.deepEqual(checks.map((c) => c.id), [...TEMPLATE_CHECK_IDS], JSON.stringify(t));
     for (const c of checks) {
       assert.equal(typeof c.message, 'string');
-      assert.ok(c.message.length > 0);
+      assert.ok(c.message.length > 0, 'c.message.length > 0');
     }
     assert.equal(checks.find((c) => c.id === 'working-dir-used')!.severity, 'warning');
     for (const id of ['prompt-present', 'quotes-balanced', 'substitutions-closed', 'dangerous-patterns']) {
@@ -192,7 +192,7 @@ test('deep nesting and huge templates fail cleanly and fast', () => {
   assert.equal(check('${'.repeat(50_000), 'substitutions-closed').ok, false);
   assert.equal(check(')'.repeat(64 * 1024), 'substitutions-closed').ok, false);
   assert.equal(check("'".repeat(64 * 1024 + 1), 'quotes-balanced').ok, false);
-  assert.ok(check('claude -p "$PROMPT" '.repeat(3000), 'prompt-present').ok);
+  assert.ok(check('claude -p "$PROMPT" '.repeat(3000), 'prompt-present').ok, 'check(\'claude -p "$PROMPT" \'.repeat(3000), \'prompt-present\').ok');
   for (const t of ['sh '.repeat(20_000), ':(){ '.repeat(10_000), 'rm -rf '.repeat(10_000), '<<EOF\n'.repeat(10_000), '\\'.repeat(64 * 1024)]) {
     assert.equal(checkTemplate(t).length, TEMPLATE_CHECK_IDS.length);
   }
@@ -375,8 +375,8 @@ test('dangerous-patterns: acknowledged, it is a warning that still reports the m
 // ---- working-dir-used ----------------------------------------------------------------------------
 
 test('working-dir-used: a warning only', () => {
-  assert.ok(ok('cd "$WORKING_DIR" && x "$PROMPT"', 'working-dir-used'));
-  assert.ok(ok('x --cd "${WORKING_DIR}" "$PROMPT"', 'working-dir-used'));
+  assert.ok(ok('cd "$WORKING_DIR" && x "$PROMPT"', 'working-dir-used'), 'ok(\'cd "$WORKING_DIR" && x "$PROMPT"\', \'working-dir-used\')');
+  assert.ok(ok('x --cd "${WORKING_DIR}" "$PROMPT"', 'working-dir-used'), 'ok(\'x --cd "${WORKING_DIR}" "$PROMPT"\', \'working-dir-used\')');
   const c = check('claude -p "$PROMPT"', 'working-dir-used');
   assert.equal(c.ok, false);
   assert.equal(c.severity, 'warning');

@@ -38,6 +38,10 @@ import type { UsageSampler } from './resource-usage.js';
 import { RunOutput, type RunStream } from './run-output.js';
 import type { RunRecord } from './run-records.js';
 
+/** PTY mode: after the exit, the terminal is read until it has been quiet this long (capped). */
+const PTY_QUIET_MS = 60;
+const PTY_DRAIN_CAP_MS = 1000;
+
 export type RunPhase = 'running' | 'finished';
 
 /** Why a run's group is being terminated. killed / timeout decide the status; the rest do not. */
@@ -221,11 +225,36 @@ export class Run implements Pausable {
         /* the terminal is closing */
       }
     };
-    // node-pty reports the exit only once the terminal has been drained (or after its own 200 ms).
-    this.producer = { pause: quiet(() => pty.pause()), resume: quiet(() => pty.resume()), abandon: () => {} };
+    // node-pty may report the exit before the last output has been read from the terminal. The
+    // terminal counts as one open pipe that closes once it has been quiet for PTY_QUIET_MS after
+    // the exit (at most PTY_DRAIN_CAP_MS), so the final lines are never cut off.
+    let lastData = Date.now();
+    this.openPipes = 1;
+    this.producer = {
+      pause: quiet(() => pty.pause()),
+      resume: quiet(() => pty.resume()),
+      abandon: () => {
+        this.openPipes = 0;
+      },
+    };
     this.started(pty.pid, l);
-    pty.onData((chunk) => this.onOutput('stdout', chunk));
-    pty.onExit((e) => this.onExit(e.exitCode, e.signal));
+    pty.onData((chunk) => {
+      lastData = Date.now();
+      this.onOutput('stdout', chunk);
+    });
+    pty.onExit((e) => {
+      const exitedAt = Date.now();
+      const settle = () => {
+        if (this.openPipes <= 0) return;
+        const now = Date.now();
+        if (now - lastData >= PTY_QUIET_MS || now - exitedAt >= PTY_DRAIN_CAP_MS) {
+          this.openPipes = 0;
+          this.step();
+        } else this.after(PTY_QUIET_MS, settle);
+      };
+      this.onExit(e.exitCode, e.signal);
+      settle();
+    });
   }
 
   private started(pid: number, l: RunLaunch): void {

@@ -199,7 +199,7 @@ describe('admin, schedules and analytics in Chromium', { timeout: 180_000 }, () 
     await page.click('[data-preset="weekdays"]');
     await page.fill('#sched-time', '07:30');
     await page.fill('#sched-tz', 'Europe/Paris');
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="cron-preview"] li').length === 5);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="cron-preview"] ol[data-cron="30 7 * * 1-5"] li').length === 5);
     assert.match((await page.textContent('[data-testid="cron-preview"]')) ?? '', /at 07:30 on weekdays.*30 7 \* \* 1-5/s);
     assert.match((await page.textContent('[data-testid="cron-preview"] li')) ?? '', /07:30 (CES?T|GMT\+[12])/);
     // A custom expression the relay refuses: its message in place, Save disabled
@@ -211,14 +211,15 @@ describe('admin, schedules and analytics in Chromium', { timeout: 180_000 }, () 
     assert.ok(await page.isDisabled('#sched-save'), 'Save is disabled while the expression is invalid');
     await shots(page, 'schedule-form-error');
     await page.fill('#sched-cron', '*/5 * * * *');
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="cron-preview"] li').length === 5);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="cron-preview"] ol[data-cron="*/5 * * * *"] li').length === 5);
     await page.click('[data-preset="weekly"]');
     await page.click('[data-day="3"]');
     await page.waitForFunction(() => /Mon, Wed/.test(document.querySelector('[data-testid="cron-preview"] .cron-words')?.textContent ?? ''));
     await page.click('[data-preset="hourly"]');
     await page.fill('#sched-minute', '15');
     await page.waitForFunction(() => /every hour at :15/.test(document.querySelector('[data-testid="cron-preview"]')?.textContent ?? ''));
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="cron-preview"] li').length === 5);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="cron-preview"] ol[data-cron="15 * * * *"] li').length === 5);
+    assert.match((await page.textContent('[data-testid="cron-preview"] li')) ?? '', /:15 /, 'the preview is for the hourly expression');
     await shots(page, 'schedule-form');
     await page.click('#sched-save');
     await page.waitForSelector('#schedules-table tr[data-schedule-name="nightly"][data-enabled="true"]');
@@ -232,7 +233,7 @@ describe('admin, schedules and analytics in Chromium', { timeout: 180_000 }, () 
     await page.click('[data-preset="hourly"]');
     await page.fill('#sched-minute', '15');
     await page.fill('#sched-tz', 'Europe/Paris');
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="cron-preview"] li').length === 5);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="cron-preview"] ol[data-cron="15 * * * *"] li').length === 5);
     await page.waitForFunction(() => (document.querySelector('#sched-agent') as HTMLSelectElement | null)?.value !== '');
     await page.click('#sched-save');
     await page.waitForSelector('#schedules-table tr[data-schedule-name="overlapping"]');

@@ -166,9 +166,7 @@ export function Legend({ items }: { items: { label: string; cls: string }[] }) {
     <div class="chart-legend">
       {items.map((i) => (
         <span>
-          <svg width="10" height="10" class="chart" aria-hidden="true">
-            <rect class={i.cls} width="10" height="10" rx="2" />
-          </svg>{' '}
+          <i class={`swatch swatch-${i.cls}`} aria-hidden="true" />
           {i.label}
         </span>
       ))}

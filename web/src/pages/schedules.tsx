@@ -164,11 +164,11 @@ export function SchedulesPage({ query }: { query?: URLSearchParams }) {
                     >
                       <Icon name="run" size={12} /> Run now
                     </button>
-                    <button type="button" class="btn btn-small" data-action="edit" onClick={() => setEditing(s)}>
-                      Edit
+                    <button type="button" class="icon-btn" data-action="edit" title="Edit" aria-label={`Edit ${s.name}`} onClick={() => setEditing(s)}>
+                      <Icon name="edit" />
                     </button>
-                    <button type="button" class="btn btn-small btn-danger" data-action="delete" onClick={() => setDeleting(s)}>
-                      Delete
+                    <button type="button" class="icon-btn icon-danger" data-action="delete" title="Delete" aria-label={`Delete ${s.name}`} onClick={() => setDeleting(s)}>
+                      <Icon name="trash" />
                     </button>
                   </td>
                 </tr>,
@@ -313,25 +313,27 @@ function ScheduleForm({ schedule, presetPrompt, onClose, onSaved }: { schedule: 
   }, [refs.data]);
 
   // The live preview: debounced, from the relay (its cron engine is the one that fires).
-  const [preview, setPreview] = useState<{ local: string[]; times: string[] } | null>(null);
-  const [previewError, setPreviewError] = useState<string | null>(null);
+  // Each answer is kept with the expression and zone it is for, so a stale one is never shown.
+  const [preview, setPreview] = useState<{ key: string; local: string[] } | null>(null);
+  const [previewError, setPreviewError] = useState<{ key: string; text: string } | null>(null);
+  const previewKey = `${cron}|${tz}`;
   useEffect(() => {
     if (!cron) {
       setPreview(null);
-      setPreviewError('Write a cron expression: minute hour day-of-month month day-of-week.');
+      setPreviewError({ key: previewKey, text: 'Write a cron expression: minute hour day-of-month month day-of-week.' });
       return;
     }
     const ac = new AbortController();
     const id = setTimeout(() => {
       previewCron(cron, tz, 5, ac.signal)
         .then((r) => {
-          setPreview(r);
+          setPreview({ key: previewKey, local: r.local });
           setPreviewError(null);
         })
         .catch((err: unknown) => {
           if (ac.signal.aborted) return;
           setPreview(null);
-          setPreviewError(err instanceof ApiError ? err.message : errorText(err));
+          setPreviewError({ key: previewKey, text: err instanceof ApiError ? err.message : errorText(err) });
         });
     }, 250);
     return () => {
@@ -385,7 +387,7 @@ function ScheduleForm({ schedule, presetPrompt, onClose, onSaved }: { schedule: 
           <button type="button" class="btn" onClick={onClose}>
             Cancel
           </button>
-          <button type="button" class="btn btn-primary" id="sched-save" disabled={busy || !!previewError} onClick={() => void save()}>
+          <button type="button" class="btn btn-primary" id="sched-save" disabled={busy || previewError?.key === previewKey} onClick={() => void save()}>
             {schedule ? 'Save' : 'Create schedule'}
           </button>
         </>
@@ -463,16 +465,16 @@ function ScheduleForm({ schedule, presetPrompt, onClose, onSaved }: { schedule: 
           ) : null}
           <div data-testid="cron-preview" aria-live="polite">
             <div>
-              <span class="cron-words">{cron ? cronInWords(cron) : '—'}</span> <code class="muted small">{cron}</code>
+              {previewError?.key === previewKey ? null : <span class="cron-words">{cron ? cronInWords(cron) : '—'}</span>} <code class="muted small">{cron}</code>
             </div>
-            {previewError ? (
+            {previewError?.key === previewKey ? (
               <p class="field-error" role="alert" data-testid="cron-error">
-                {previewError}
+                {previewError.text}
               </p>
-            ) : preview ? (
+            ) : preview?.key === previewKey ? (
               <>
                 <div class="muted small">Next runs ({tz}):</div>
-                <ol class="preview-list">
+                <ol class="preview-list" data-cron={cron}>
                   {preview.local.map((l) => (
                     <li>{l}</li>
                   ))}

@@ -139,7 +139,8 @@ describe('admin, schedules and analytics in Chromium', { timeout: 180_000 }, () 
 
   test('Admin -> Audit log: entries newest first, prefix filter, verify says intact', async () => {
     await page.click('#audit-refresh');
-    await page.waitForSelector('#audit-table tbody tr[data-action-name="token.create"]');
+    // (the harness's own token.create is entry 1, so wait for the new one at the top)
+    await page.waitForFunction(() => document.querySelector('#audit-table tbody tr[data-action-name]')?.getAttribute('data-action-name') === 'token.create');
     const first = await page.getAttribute('#audit-table tbody tr[data-action-name]', 'data-action-name');
     assert.equal(first, 'token.create', 'the newest entry comes first');
     await page.fill('#audit-action', 'auth.');

@@ -12,6 +12,8 @@ export interface BarDatum {
   value: number;
   /** The red part after `value` (e.g. failed runs next to completed). */
   bad?: number;
+  /** A path: clip the start of a long label, not its end. */
+  path?: boolean;
   /** Shown at the end of the bar; default: the value. */
   note?: string;
   title?: string;
@@ -20,8 +22,10 @@ export interface BarDatum {
 
 const W = 560;
 
-function clipLabel(s: string, max = 26): string {
-  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+/** Fits a label in the label column (about 24 characters): paths keep their end, names their start. */
+function clipLabel(s: string, fromStart = false, max = 24): string {
+  if (s.length <= max) return s;
+  return fromStart ? `…${s.slice(s.length - max + 1)}` : `${s.slice(0, max - 1)}…`;
 }
 
 export function ChartEmpty({ children }: { children: ComponentChildren }) {
@@ -50,7 +54,7 @@ export function BarChart({ data, title, max, kind = 'accent', testid, empty = 'N
         const badW = ((d.bad ?? 0) / top) * barW;
         const label = (
           <text class="chart-label" x={labelW - 8} y={y + 13} text-anchor="end">
-            {clipLabel(d.label)}
+            {clipLabel(d.label, d.path)}
           </text>
         );
         return (

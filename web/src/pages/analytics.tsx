@@ -166,7 +166,7 @@ function Charts({ s }: { s: StatsResponse }) {
           <BarChart
             testid="chart-dirs"
             title="Runs per working directory"
-            data={s.topDirectories.map((d) => ({ label: shortPath(d.workingDirectory), value: d.runs, note: `${d.runs} · ${pct(d.successRate)}`, title: `${d.workingDirectory}: ${d.runs} runs, ${pct(d.successRate)} succeeded`, href: href('/history', { dir: d.workingDirectory }) }))}
+            data={s.topDirectories.map((d) => ({ label: d.workingDirectory, path: true, value: d.runs, note: `${d.runs} · ${pct(d.successRate)}`, title: `${d.workingDirectory}: ${d.runs} runs, ${pct(d.successRate)} succeeded`, href: href('/history', { dir: d.workingDirectory }) }))}
           />
         </Panel>
         <Panel title="Runs per agent type" legend>
@@ -261,9 +261,4 @@ function compact(n: number): string {
   if (n < 1000) return String(n);
   if (n < 1_000_000) return `${(n / 1000).toFixed(1)}k`;
   return `${(n / 1_000_000).toFixed(2)}M`;
-}
-
-function shortPath(p: string): string {
-  const parts = p.split('/').filter(Boolean);
-  return parts.length > 2 ? `…/${parts.slice(-2).join('/')}` : p;
 }

@@ -177,11 +177,28 @@ export function SchedulesPage({ query }: { query?: URLSearchParams }) {
                     <td colSpan={8}>
                       <p class="banner banner-error" role="alert" data-testid="schedule-row-error">
                         <span>
-                          {s.name}: {rowError.text}
+                          {s.name}: {rowError.text.replace(/; pass "force": true to start another run anyway$/, '.')}
                         </span>
-                        <button type="button" class="btn btn-small" onClick={() => setRowError(null)}>
-                          Dismiss
-                        </button>
+                        <span>
+                          {/still (queued|running)/.test(rowError.text) ? (
+                            <button
+                              type="button"
+                              class="btn btn-small"
+                              data-action="run-anyway"
+                              onClick={() =>
+                                void act(s, async () => {
+                                  const r = await runScheduleNow(s.id, true);
+                                  toast(`Started ${r.runs.length} more run${r.runs.length === 1 ? '' : 's'} of "${s.name}"`);
+                                })
+                              }
+                            >
+                              Run another anyway
+                            </button>
+                          ) : null}{' '}
+                          <button type="button" class="btn btn-small" onClick={() => setRowError(null)}>
+                            Dismiss
+                          </button>
+                        </span>
                       </p>
                     </td>
                   </tr>

@@ -295,6 +295,8 @@ describe('admin, schedules and analytics in Chromium', { timeout: 180_000 }, () 
     await page.selectOption('#stats-range', '24h');
     await page.waitForSelector('[data-testid="chart-duration"] circle.dot');
     await shots(page, 'analytics');
+    await page.$eval('#schedule-health', (el) => el.scrollIntoView({ block: 'end' }));
+    await page.screenshot({ path: path.join(OUT_DIR, 'analytics-bottom-light.png') });
     assert.deepEqual(pageErrors, [], 'no errors in the page');
   });
 });

@@ -10,6 +10,10 @@
 import {
   apiErrorOf,
   type AgentView,
+  type AuditEventView,
+  type EnrollmentResponse,
+  type StatsResponse,
+  type UserView,
   type CreateProfile,
   type DryRunResponse,
   type LoginResponse,
@@ -185,7 +189,7 @@ export async function routeExists(path: string): Promise<boolean> {
   }
 }
 
-function qs(q: Record<string, unknown>): string {
+export function qs(q: Record<string, unknown>): string {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== null && v !== '') p.set(k, String(v));
   const s = p.toString();
@@ -225,16 +229,75 @@ export interface TokenView {
   lastUsedAt?: string | null;
   prefix?: string;
   revokedAt?: string | null;
+  /** Agents the token may use (by tag); empty: every agent. */
+  agentTags?: string[];
 }
 export async function listTokens(): Promise<TokenView[]> {
   const r = await request<{ tokens: TokenView[] }>('GET', '/api/tokens');
   return r.tokens;
 }
-export function createToken(body: { name: string; role: string; expiresInDays?: number }): Promise<{ token: string } & Record<string, unknown>> {
+export function createToken(body: { name: string; role: string; expiresInDays?: number; agentTags?: string[] }): Promise<{ token: string } & Record<string, unknown>> {
   return request('POST', '/api/tokens', body);
 }
 export function deleteToken(id: string): Promise<void> {
   return request('DELETE', `/api/tokens/${encodeURIComponent(id)}`);
+}
+
+// ---- users, audit, enrollment -----------------------------------------------------------
+
+export async function listUsers(signal?: AbortSignal): Promise<UserView[]> {
+  return (await request<{ items: UserView[] }>('GET', '/api/users', undefined, { signal })).items;
+}
+export function createUser(body: { username: string; role: string; password?: string; agentTags: string[] }): Promise<{ user: UserView; oneTimePassword?: string }> {
+  return request('POST', '/api/users', body);
+}
+export async function updateUser(id: string, patch: { role?: string; disabled?: boolean; agentTags?: string[] }): Promise<UserView> {
+  return (await request<{ user: UserView }>('PUT', `/api/users/${encodeURIComponent(id)}`, patch)).user;
+}
+export function resetUserPassword(id: string): Promise<{ user: UserView; oneTimePassword: string }> {
+  return request('POST', `/api/users/${encodeURIComponent(id)}/reset-password`, {});
+}
+
+export interface AuditQuery {
+  action?: string;
+  actor?: string;
+  target?: string;
+  from?: string;
+  to?: string;
+  limit?: number;
+  offset?: number;
+}
+export function listAudit(q: AuditQuery, signal?: AbortSignal): Promise<{ items: AuditEventView[]; total: number }> {
+  return request('GET', `/api/audit${qs(q as Record<string, unknown>)}`, undefined, { signal });
+}
+export function verifyAudit(): Promise<{ ok: boolean; entries: number; brokenAt?: number; problem?: string }> {
+  return request('GET', '/api/audit/verify');
+}
+export function exportAudit(q: AuditQuery): Promise<{ blob: Blob; filename: string | null }> {
+  const { limit: _l, offset: _o, ...rest } = q;
+  return requestBlob(`/api/audit/export${qs(rest as Record<string, unknown>)}`);
+}
+
+export function createEnrollmentToken(body: { expiresInMinutes?: number; tags?: string[] }): Promise<EnrollmentResponse> {
+  return request('POST', '/api/enrollment-tokens', body);
+}
+
+export interface StatsQuery {
+  from?: string;
+  to?: string;
+  bucket?: 'hour' | 'day' | 'week';
+  agent?: string;
+  profile?: string;
+  schedule?: string;
+  top?: number;
+}
+export function getStats(q: StatsQuery, signal?: AbortSignal): Promise<StatsResponse> {
+  return request('GET', `/api/stats${qs(q as Record<string, unknown>)}`, undefined, { signal });
+}
+
+/** "a, b ,c" -> ["a","b","c"] */
+export function splitTags(s: string): string[] {
+  return s.split(',').map((t) => t.trim()).filter(Boolean);
 }
 
 // ---- profiles ----------------------------------------------------------------------------

@@ -93,7 +93,7 @@ function Page({ route }: { route: Route }) {
       body = <PromptsPage />;
       break;
     case 'schedules':
-      body = <SchedulesPage />;
+      body = <SchedulesPage key={route.query.get('prompt') ?? ''} query={route.query} />;
       break;
     case 'history':
       body = <HistoryPage query={route.query} />;

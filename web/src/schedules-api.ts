@@ -1,24 +1,17 @@
 /**
- * The schedules API (`/api/schedules`) is being built alongside this app; its schemas are not in
- * @rexec/shared yet. This reads the few fields the pages show, and `schedulesAvailable()` tells
- * whether the relay has the API at all (a 404 means not yet: pages say so and show nothing).
+ * The schedules API (`/api/schedules`, shapes from @rexec/shared): list, create, update, delete,
+ * enable / disable, run now, and the next fire times of an unsaved expression. A relay without
+ * the API answers 404: `schedulesAvailable()` tells, and the pages say "not available".
  */
-import type { RunStatus } from '@rexec/shared';
-import { request, routeExists, type Page } from './api.js';
+import type { CreateSchedule, PreviewResponse, RunView, ScheduleConflict, ScheduleView, UpdateSchedule } from '@rexec/shared';
+import { qs, request, routeExists, type Page } from './api.js';
 
-export interface ScheduleSummary {
-  id: string;
-  name: string;
-  promptId: string | null;
-  promptName: string | null;
-  agentName: string | null;
-  agentTag: string | null;
-  cronExpression: string;
-  timezone: string;
-  enabled: boolean;
-  lastRunStatus: RunStatus | null;
-  lastFireTime: string | null;
-  nextRunTime: string | null;
+export type { ScheduleView };
+/** @deprecated the full view from @rexec/shared; kept as an alias for older imports. */
+export type ScheduleSummary = ScheduleView;
+export interface ScheduleAnswer {
+  schedule: ScheduleView;
+  warnings: ScheduleConflict[];
 }
 
 let available: Promise<boolean> | null = null;
@@ -31,12 +24,27 @@ export function schedulesAvailable(): Promise<boolean> {
   return available;
 }
 
-export async function listSchedules(): Promise<ScheduleSummary[]> {
-  return (await request<Page<ScheduleSummary>>('GET', '/api/schedules?limit=500')).items;
+export async function listSchedules(): Promise<ScheduleView[]> {
+  return (await request<Page<ScheduleView>>('GET', '/api/schedules?limit=500')).items;
 }
 
-export function setScheduleEnabled(id: string, enabled: boolean): Promise<unknown> {
+export function setScheduleEnabled(id: string, enabled: boolean): Promise<ScheduleAnswer> {
   return request('POST', `/api/schedules/${encodeURIComponent(id)}/${enabled ? 'enable' : 'disable'}`, {});
+}
+export function createSchedule(body: CreateSchedule): Promise<ScheduleAnswer> {
+  return request('POST', '/api/schedules', body);
+}
+export function updateSchedule(id: string, body: UpdateSchedule): Promise<ScheduleAnswer> {
+  return request('PUT', `/api/schedules/${encodeURIComponent(id)}`, body);
+}
+export function deleteSchedule(id: string): Promise<void> {
+  return request('DELETE', `/api/schedules/${encodeURIComponent(id)}`);
+}
+export function runScheduleNow(id: string, force = false): Promise<{ runs: RunView[]; skipped: { agent: string; reason: string }[] }> {
+  return request('POST', `/api/schedules/${encodeURIComponent(id)}/run`, { force });
+}
+export function previewCron(cron: string, timezone: string, n = 5, signal?: AbortSignal): Promise<PreviewResponse> {
+  return request('GET', `/api/schedules/preview${qs({ cron, timezone, n })}`, undefined, { signal });
 }
 
 /** "every 5 minutes", "at 02:30 every day"... for the common shapes; the expression otherwise. */
@@ -51,6 +59,10 @@ export function cronInWords(expr: string): string {
     if (min === '*' && hour === '*' && dow === '*') return 'every minute';
     if (/^\d+$/.test(min) && hour === '*' && dow === '*') return `every hour at :${min.padStart(2, '0')}`;
     if (/^\d+$/.test(min) && /^\d+$/.test(hour) && days[dow]) return `at ${hour.padStart(2, '0')}:${min.padStart(2, '0')} ${days[dow]}`;
+    if (/^\d+$/.test(min) && /^\d+$/.test(hour) && /^[0-6](,[0-6])+$/.test(dow)) {
+      const names = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+      return `at ${hour.padStart(2, '0')}:${min.padStart(2, '0')} on ${dow.split(',').map((d) => names[Number(d)]).join(', ')}`;
+    }
   }
   if (/^\d+$/.test(min) && /^\d+$/.test(hour) && /^\d+$/.test(dom) && mon === '*' && dow === '*') return `at ${hour.padStart(2, '0')}:${min.padStart(2, '0')} on day ${dom} of every month`;
   return expr;

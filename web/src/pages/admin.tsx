@@ -1,20 +1,20 @@
 /**
- * Admin: API tokens (list, create with role and expiry, revoke; the secret shown once), and users
- * and the audit log once the relay has those APIs (a 404 says "not available yet").
+ * Admin: API tokens (list with their agent tags, create with role, expiry and agent tags, revoke;
+ * the secret shown once), users and roles (admin-users.tsx) and the audit log (admin-audit.tsx).
  *
- * Test hooks: `#tokens-table`, `#new-token`, `#token-name`, `#token-role`, `#token-create`,
- * `#token-secret`, `[data-section=users|audit]`.
+ * Test hooks: `#tokens-table`, `#new-token`, `#token-name`, `#token-role`, `#token-tags`,
+ * `#token-create`, `#token-secret`, `[data-section=tokens|users|audit]`.
  */
 import { useState } from 'preact/hooks';
-import { createToken, deleteToken, listTokens, routeExists } from '../api.js';
-import { Confirm, ErrorBanner, Field, Icon, Modal, NotAvailable, PageHead, Spinner, copyText, shortDate, toast, useAsync } from '../components/ui.js';
+import { createToken, deleteToken, listTokens, splitTags } from '../api.js';
+import { Confirm, ErrorBanner, Field, Icon, Modal, PageHead, Spinner, copyText, shortDate, toast, useAsync } from '../components/ui.js';
+import { AuditSection } from './admin-audit.js';
+import { TagList, UsersSection } from './admin-users.js';
 import { getSession } from '../session.js';
 
 export function AdminPage() {
   const isAdmin = getSession()?.user.role === 'admin';
   const tokens = useAsync(() => (isAdmin ? listTokens() : Promise.resolve([])), []);
-  const users = useAsync(() => routeExists('/api/users'), []);
-  const audit = useAsync(() => routeExists('/api/audit?limit=1'), []);
   const [creating, setCreating] = useState(false);
   const [revoking, setRevoking] = useState<{ id: string; name: string } | null>(null);
   if (!isAdmin) {
@@ -29,6 +29,12 @@ export function AdminPage() {
   return (
     <div class="page page-wide">
       <PageHead title="Admin" />
+      <nav class="subnav" aria-label="Admin sections">
+        <a href="#/admin" onClick={(e) => jump(e, 'users')}>Users and roles</a>
+        <a href="#/admin" onClick={(e) => jump(e, 'tokens')}>API tokens</a>
+        <a href="#/admin" onClick={(e) => jump(e, 'audit')}>Audit log</a>
+      </nav>
+      <UsersSection />
       <section class="section" data-section="tokens">
         <div class="section-head">
           <h2>API tokens</h2>
@@ -48,6 +54,7 @@ export function AdminPage() {
                 <tr>
                   <th>Name</th>
                   <th>Role</th>
+                  <th>Agents</th>
                   <th>Prefix</th>
                   <th>Created</th>
                   <th>Expires</th>
@@ -58,7 +65,7 @@ export function AdminPage() {
               <tbody>
                 {live.length === 0 ? (
                   <tr>
-                    <td colSpan={7} class="muted">
+                    <td colSpan={8} class="muted">
                       No tokens.
                     </td>
                   </tr>
@@ -71,6 +78,7 @@ export function AdminPage() {
                       <td>
                         <span class="badge-plain">{t.role}</span>
                       </td>
+                      <td>{t.agentTags?.length ? <TagList tags={t.agentTags} /> : <span class="muted">all agents</span>}</td>
                       <td class="mono">{t.prefix ?? ''}…</td>
                       <td>{shortDate(t.createdAt)}</td>
                       <td>{t.expiresAt ? shortDate(t.expiresAt) : 'never'}</td>
@@ -88,18 +96,7 @@ export function AdminPage() {
           </div>
         )}
       </section>
-      <section class="section" data-section="users">
-        <div class="section-head">
-          <h2>Users and roles</h2>
-        </div>
-        {users.data === false ? <NotAvailable what="User management pages" api="/api/users" /> : users.data ? <p class="banner banner-info">The relay has a users API; this page does not manage users yet — use <code>rexec users</code>.</p> : <Spinner />}
-      </section>
-      <section class="section" data-section="audit">
-        <div class="section-head">
-          <h2>Audit log</h2>
-        </div>
-        {audit.data === false ? <NotAvailable what="Audit log pages" api="/api/audit" /> : audit.data ? <p class="banner banner-info">The relay has an audit API; this page does not show it yet.</p> : <Spinner />}
-      </section>
+      <AuditSection />
       {creating ? <CreateToken onClose={() => setCreating(false)} onCreated={tokens.reload} /> : null}
       {revoking ? (
         <Confirm
@@ -120,16 +117,22 @@ export function AdminPage() {
   );
 }
 
+function jump(e: Event, section: string): void {
+  e.preventDefault();
+  document.querySelector(`[data-section="${section}"]`)?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+}
+
 export function CreateToken({ onClose, onCreated, presetName, presetRole, presetDays, intro }: { onClose: () => void; onCreated: (secret: string) => void; presetName?: string; presetRole?: string; presetDays?: string; intro?: string }) {
   const [name, setName] = useState(presetName ?? '');
   const [role, setRole] = useState(presetRole ?? 'operator');
   const [days, setDays] = useState(presetDays ?? '90');
+  const [tags, setTags] = useState('');
   const [secret, setSecret] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const create = async () => {
     if (!name.trim()) return setError(new Error('Name the token (what uses it).'));
     try {
-      const r = await createToken({ name: name.trim(), role, ...(Number(days) > 0 ? { expiresInDays: Number(days) } : {}) });
+      const r = await createToken({ name: name.trim(), role, ...(Number(days) > 0 ? { expiresInDays: Number(days) } : {}), agentTags: splitTags(tags) });
       setSecret(r.token);
       onCreated(r.token);
     } catch (err) {
@@ -194,6 +197,9 @@ export function CreateToken({ onClose, onCreated, presetName, presetRole, preset
               <input id="token-days" type="number" min={0} value={days} onInput={(e) => setDays((e.target as HTMLInputElement).value)} />
             </Field>
           </div>
+          <Field label="Agent tags" id="token-tags" hint="Comma separated. The token may use only agents with one of these tags; empty: every agent.">
+            <input id="token-tags" type="text" value={tags} placeholder="ci, staging" onInput={(e) => setTags((e.target as HTMLInputElement).value)} />
+          </Field>
           <ErrorBanner error={error} />
         </form>
       )}

@@ -1,17 +1,20 @@
 /**
  * One agent (`#/agents/{id}`): facts, open terminal sessions and who is attached, actions (open a
- * terminal, run here, rotate the credential, delete). `#/agents/new` is "Add agent": the
- * ready-to-run install command, with a registration token created on the spot.
+ * terminal, run here, rotate the credential, delete). `#/agents/new` is "Add agent": a
+ * single-use enrollment token (`rxe_…`, expiring in minutes) and the relay's ready-to-paste
+ * install and register commands.
  *
  * Test hooks: `#agent-detail`, `#agent-sessions`, `#agent-delete`, `#agent-rotate`,
- * `#add-agent`, `#install-command`, `#register-command`, `#create-register-token`.
+ * `#add-agent`, `#add-agent-tags`, `#add-agent-minutes`, `#create-enrollment`, `#install-command`,
+ * `#register-command`, `[data-testid=enrollment-note]`.
  */
+import type { EnrollmentResponse } from '@rexec/shared';
 import { useState } from 'preact/hooks';
-import { deleteAgent, getAgent, listSessions, rotateAgentCredential } from '../api.js';
-import { Confirm, ErrorBanner, Field, Icon, Modal, PageHead, Spinner, copyText, shortDate, toast, useAsync, usePoll } from '../components/ui.js';
+import { createEnrollmentToken, deleteAgent, getAgent, listSessions, rotateAgentCredential, splitTags } from '../api.js';
+import { Confirm, ErrorBanner, Field, Icon, Modal, PageHead, Spinner, copyText, shortDate, toast, useAsync, useNow, usePoll } from '../components/ui.js';
+import { countdown } from '../schedules-api.js';
 import { relativeTime } from '../dom.js';
 import { href, navigate, terminalRoute } from '../nav.js';
-import { CreateToken } from './admin.js';
 
 export function AgentDetailPage({ agentId }: { agentId: string }) {
   if (agentId === 'new') return <AddAgent />;
@@ -160,22 +163,26 @@ function AgentDetail({ agentId }: { agentId: string }) {
   );
 }
 
-/** Single-quotes a value for a POSIX shell command line. */
-function sq(v: string): string {
-  return /^[A-Za-z0-9_./:@,=+-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`;
-}
-
 function AddAgent() {
-  const [name, setName] = useState('');
   const [tags, setTags] = useState('');
-  const [token, setToken] = useState<string | null>(null);
-  const [creating, setCreating] = useState(false);
-  const host = location.origin;
-  const t = token ?? '<API_TOKEN>';
-  const nameArg = name.trim() ? ` --name ${sq(name.trim())}` : '';
-  const tagsArg = tags.trim() ? ` --tags ${sq(tags.replace(/\s+/g, ''))}` : '';
-  const install = `./install-agent.sh --host ${host} --token ${t}${nameArg}${tagsArg}`;
-  const register = `rexec-agent register --host ${host} --token ${t}${nameArg}${tagsArg} && rexec-agent start`;
+  const [minutes, setMinutes] = useState('15');
+  const [enroll, setEnroll] = useState<EnrollmentResponse | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const now = useNow(1000);
+  const create = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const m = Math.round(Number(minutes));
+      setEnroll(await createEnrollmentToken({ ...(m > 0 ? { expiresInMinutes: m } : {}), tags: splitTags(tags) }));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const left = enroll ? Date.parse(enroll.expiresAt) - now : 0;
   return (
     <div class="page" id="add-agent">
       <div class="crumbs">
@@ -184,59 +191,66 @@ function AddAgent() {
       <PageHead title="Add an agent" />
       <div class="panel panel-body form-grid">
         <p>
-          The agent dials out to this relay, so the server needs no open port. On the server, in a checkout of Rexec (Node.js 20.19+), run the command below; the agent shows up in the list as soon as it connects.
+          The agent dials out to this relay, so the server needs no open port. Create an enrollment token, then paste one of the commands on the server; the agent shows up in the list as soon as it connects.
         </p>
-        <div class="form-row">
-          <Field label="Name" id="add-agent-name" hint="Default: the host name">
-            <input id="add-agent-name" type="text" value={name} placeholder="web-1" onInput={(e) => setName((e.target as HTMLInputElement).value)} />
-          </Field>
-          <Field label="Tags" id="add-agent-tags" hint="Comma separated">
+        <form
+          class="form-row"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void create();
+          }}
+        >
+          <Field label="Tags for the agent" id="add-agent-tags" hint="Comma separated; they replace the tags the agent asks for">
             <input id="add-agent-tags" type="text" value={tags} placeholder="prod, eu" onInput={(e) => setTags((e.target as HTMLInputElement).value)} />
           </Field>
-        </div>
+          <Field label="Valid for (minutes)" id="add-agent-minutes" hint="1 to 1440 (a day)">
+            <input id="add-agent-minutes" type="number" min={1} max={1440} value={minutes} onInput={(e) => setMinutes((e.target as HTMLInputElement).value)} />
+          </Field>
+        </form>
         <div>
-          {token ? (
-            <p class="banner banner-info">A registration token was created (operator role, expires in 1 day) and is filled in below. It is shown only now.</p>
-          ) : (
-            <button type="button" class="btn btn-primary" id="create-register-token" onClick={() => setCreating(true)}>
-              Create a registration token
-            </button>
-          )}
+          <button type="button" class="btn btn-primary" id="create-enrollment" disabled={busy} onClick={() => void create()}>
+            {enroll ? 'Create another token' : 'Create an enrollment token'}
+          </button>
         </div>
-        <Field label="Install, register and start" id="install-command">
-          <div class="cmd">
-            <pre class="code-block" id="install-command">
-              {install}
-            </pre>
-            <button type="button" class="icon-btn" aria-label="Copy the install command" onClick={() => void copyText(install)}>
-              <Icon name="copy" />
-            </button>
-          </div>
-        </Field>
-        <Field label="Or, with rexec-agent already installed" id="register-command">
-          <div class="cmd">
-            <pre class="code-block" id="register-command">
-              {register}
-            </pre>
-            <button type="button" class="icon-btn" aria-label="Copy the register command" onClick={() => void copyText(register)}>
-              <Icon name="copy" />
-            </button>
-          </div>
-        </Field>
+        <ErrorBanner error={error} prefix="Could not create an enrollment token" />
+        {enroll ? (
+          <>
+            <p class={`banner ${left > 0 ? 'banner-info' : 'banner-warn'}`} data-testid="enrollment-note">
+              <span>
+                <strong>Works once.</strong> The token registers a single agent and is then used up.{' '}
+                {left > 0 ? (
+                  <>
+                    It expires <span title={new Date(enroll.expiresAt).toLocaleString()}>{countdown(enroll.expiresAt, now)}</span> (at {new Date(enroll.expiresAt).toLocaleTimeString()}).
+                  </>
+                ) : (
+                  'It has expired: create another one.'
+                )}{' '}
+                {enroll.tags.length ? <>The agent gets the tags {enroll.tags.join(', ')}.</> : null} It is shown only now.
+              </span>
+            </p>
+            <Field label="Install, register and start (from a checkout of Rexec, Node.js 20.19+)" id="install-command">
+              <div class="cmd">
+                <pre class="code-block" id="install-command">
+                  {enroll.installCommand}
+                </pre>
+                <button type="button" class="icon-btn" aria-label="Copy the install command" onClick={() => void copyText(enroll.installCommand)}>
+                  <Icon name="copy" />
+                </button>
+              </div>
+            </Field>
+            <Field label="Or, with rexec-agent already installed" id="register-command">
+              <div class="cmd">
+                <pre class="code-block" id="register-command">
+                  {enroll.registerCommand}
+                </pre>
+                <button type="button" class="icon-btn" aria-label="Copy the register command" onClick={() => void copyText(enroll.registerCommand)}>
+                  <Icon name="copy" />
+                </button>
+              </div>
+            </Field>
+          </>
+        ) : null}
       </div>
-      {creating ? (
-        <CreateToken
-          presetName={`register ${name.trim() || 'agent'} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`}
-          presetRole="operator"
-          presetDays="1"
-          intro="An operator token that may register agents. It expires after a day by default."
-          onClose={() => setCreating(false)}
-          onCreated={(s) => {
-            setToken(s);
-            setCreating(false);
-          }}
-        />
-      ) : null}
     </div>
   );
 }

@@ -16,6 +16,7 @@
  * write afterwards is lost (they get EPIPE/SIGPIPE). Use setsid or a service manager for real
  * daemons; kill and timeout always take the whole group.
  */
+import { TimerSet } from '../timer-set.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -128,7 +129,7 @@ class RunningExec {
   private groupSettled: boolean | undefined;
   private killSent = false;
   private finished = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new TimerSet();
 
   constructor(
     private readonly msg: ExecMessage,
@@ -262,7 +263,6 @@ class RunningExec {
       if (this.exit === undefined || !this.pipesClosed() || this.groupSettled === false) return;
     }
     this.finished = true;
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     const result: ExecResult = {
       type: 'exec_result',
@@ -289,11 +289,7 @@ class RunningExec {
   }
 
   private after(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
+    this.timers.after(ms, fn);
   }
 }
 

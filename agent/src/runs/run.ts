@@ -25,6 +25,7 @@
  *     and the pipes are closed (or were abandoned `exitDrainMs` after that, e.g. held open by a
  *     process that escaped the group).
  */
+import { TimerSet } from '../timer-set.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { encodeFrame, FrameKind, LIMITS, type AgentRunEnd, type HeldRun, type RunFinished, type RunStart } from '@rexec/shared';
 import { groupLive, terminateGroup, type GroupTermination } from '../exec/process-group.js';
@@ -127,7 +128,7 @@ export class Run implements Pausable {
   private termination: GroupTermination | undefined;
   private killSent = false;
   private timeoutTimer: NodeJS.Timeout | undefined;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new TimerSet();
 
   constructor(
     private readonly msg: RunStart,
@@ -440,7 +441,6 @@ export class Run implements Pausable {
     this.phaseNow = 'finished';
     this.finishedAt = Date.now();
     clearTimeout(this.timeoutTimer);
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.termination?.cancel();
     this.producer = undefined;
@@ -483,11 +483,7 @@ export class Run implements Pausable {
   }
 
   private after(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
+    this.timers.after(ms, fn);
   }
 }
 

@@ -186,8 +186,12 @@ describe('agent runner', () => {
     assert.equal(list.body.items[0]!.id, r.id);
     assert.equal((await api('GET', '/api/runs?status=bogus')).status, 400);
     assert.equal((await api<{ total: number }>('GET', `/api/runs?from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).body.total, 0);
-    const exp = await api<{ runs: (RunView & { stdout: string })[] }>('GET', `/api/runs/export?prompt=none&agent=${agent.name}&status=completed`);
+    const exp = await api<{ count: number; runs: (RunView & { stdout: string; stderr: string })[] }>('GET', `/api/runs/export?q=${encodeURIComponent('echo out-1')}&agent=${agent.name}&status=completed`);
     assert.equal(exp.status, 200);
+    assert.deepEqual(exp.body.runs.map((x) => [x.id, x.stdout, x.stderr]), [[r.id, 'out-1\nout-2\n', 'err-1\n']], 'the export holds exactly the matching run, with its output');
+    assert.equal(exp.body.count, 1);
+    const none = await api<{ runs: unknown[] }>('GET', `/api/runs/export?q=${encodeURIComponent('echo out-1')}&status=failed`);
+    assert.deepEqual(none.body.runs, [], 'filters apply to the export');
   });
 
   test('failed, killed and timeout; kill and timeout leave no process of the group', async () => {

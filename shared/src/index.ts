@@ -13,3 +13,4 @@ export * from './runner/examples.js';
 export * from './output/ansi.js';
 export * from './api/security.js';
 export * from './api/schedules.js';
+export * from './api/patch.js';

@@ -98,3 +98,10 @@ test('backoff grows exponentially, stays within the cap, and is jittered', () =>
   const samples = new Set(Array.from({ length: 20 }, () => backoffDelay(5, 500, 30_000)));
   assert.ok(samples.size > 1, 'jitter varies the delay');
 });
+
+test('update schemas keep omitted fields omitted (no defaults on a partial update)', async () => {
+  const { updateProfileSchema, updatePromptSchema } = await import('../src/index.js');
+  assert.deepEqual(updateProfileSchema.parse({ icon: 'x' }), { icon: 'x' });
+  assert.deepEqual(updatePromptSchema.parse({ tags: ['a'] }), { tags: ['a'] });
+  assert.equal(updateProfileSchema.safeParse({ defaultTimeout: -1 }).success, false, 'validation still applies');
+});

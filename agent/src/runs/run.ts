@@ -40,8 +40,8 @@ import { RunOutput, type RunStream } from './run-output.js';
 import type { RunRecord } from './run-records.js';
 
 /** PTY mode: after the exit, the terminal is read until it has been quiet this long (capped). */
-const PTY_QUIET_MS = 60;
-const PTY_DRAIN_CAP_MS = 1000;
+const PTY_QUIET_MS = 200;
+const PTY_DRAIN_CAP_MS = 2000;
 
 export type RunPhase = 'running' | 'finished';
 

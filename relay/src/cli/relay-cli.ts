@@ -8,6 +8,7 @@ import { runAdminOp, adminRequestSchema, type AdminRequest } from '../control/ad
 import { openDatabase } from '../db/open.js';
 import { lockHolder } from '../db/data-dir-lock.js';
 import { RELAY_VERSION } from '../version.js';
+import { table } from './cli-util.js';
 import { log } from '../log.js';
 import path from 'node:path';
 
@@ -43,10 +44,10 @@ async function admin(dataDirFlag: string | undefined, req: AdminRequest): Promis
 
 function printTokens(tokens: TokenView[]): void {
   if (!tokens.length) return void console.log('no API tokens');
-  const rows = tokens.map((t) => [t.id, t.name, t.role, t.prefix + '…', t.revokedAt ? 'revoked' : t.expiresAt && new Date(t.expiresAt) < new Date() ? 'expired' : 'active', t.expiresAt ?? 'never', t.lastUsedAt ?? 'never']);
-  const head = ['ID', 'NAME', 'ROLE', 'PREFIX', 'STATE', 'EXPIRES', 'LAST USED'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  printTable(
+    ['ID', 'NAME', 'ROLE', 'PREFIX', 'STATE', 'EXPIRES', 'LAST USED'],
+    tokens.map((t) => [t.id, t.name, t.role, t.prefix + '…', t.revokedAt ? 'revoked' : t.expiresAt && new Date(t.expiresAt) < new Date() ? 'expired' : 'active', t.expiresAt ?? 'never', t.lastUsedAt ?? 'never']),
+  );
 }
 
 export function buildRelayProgram(): Command {
@@ -297,9 +298,7 @@ function splitTags(v: string | undefined): string[] {
 }
 
 function printTable(head: string[], rows: string[][]): void {
-  if (!rows.length) return void console.log('(none)');
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  console.log(rows.length ? table(head, rows) : '(none)');
 }
 
 async function readStdin(): Promise<string> {

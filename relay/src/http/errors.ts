@@ -14,16 +14,6 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   return r.data;
 }
 
-/**
- * An update body: validated like parseBody, but only the fields the client actually sent are
- * kept, so schema defaults never overwrite stored values on a partial update.
- */
-export function parsePatch<T extends object>(schema: z.ZodType<T>, body: unknown): Partial<T> {
-  const parsed = parseBody(schema, body);
-  const given = new Set(Object.keys((body ?? {}) as object));
-  return Object.fromEntries(Object.entries(parsed).filter(([k]) => given.has(k))) as Partial<T>;
-}
-
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(new RexecError(ErrorCode.NotFound, `no such endpoint: ${req.method} ${req.path}`));
 };

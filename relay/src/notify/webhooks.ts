@@ -12,6 +12,7 @@
  * - every attempt's outcome (status code or error, time) is recorded on the row, so deliveries
  *   survive a relay restart and can be listed (GET /api/webhooks/{id}/deliveries).
  */
+import { CoalescedPass } from '../coalesced-pass.js';
 import { randomUUID } from 'node:crypto';
 import type { RunStatus, WebhookPayload } from '@rexec/shared';
 import type { PrismaClient } from '../generated/prisma/client.js';
@@ -35,8 +36,10 @@ export const eventOf = (status: RunStatus): 'run.completed' | 'run.failed' | nul
 
 export class WebhookNotifier {
   private timer: NodeJS.Timeout | undefined;
-  private sending: Promise<void> | null = null;
-  private again = false;
+  private readonly passes = new CoalescedPass(
+    () => this.sendDue().catch((err) => log.error('webhook delivery pass failed', { err: (err as Error).message })),
+    () => !this.stopped,
+  );
   private stopped = true;
 
   constructor(
@@ -54,7 +57,7 @@ export class WebhookNotifier {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.sending;
+    await this.passes.running;
   }
 
   /** Stores the deliveries for a run that just ended, then sends them. */
@@ -89,20 +92,11 @@ export class WebhookNotifier {
   /** Sends due deliveries now. */
   kick(): void {
     if (this.stopped) return;
-    if (this.sending) {
-      this.again = true;
-      return;
-    }
+    const wasRunning = this.passes.running !== null;
+    const pass = this.passes.run();
+    if (wasRunning) return;
     clearTimeout(this.timer);
-    this.sending = (async () => {
-      do {
-        this.again = false;
-        await this.sendDue().catch((err) => log.error('webhook delivery pass failed', { err: (err as Error).message }));
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.sending = null;
-      this.schedule(this.opts.pollMs);
-    });
+    void pass.finally(() => this.schedule(this.opts.pollMs));
   }
 
   private schedule(ms: number): void {

@@ -25,6 +25,7 @@ import type { AgentLink } from '../hub/agent-link.js';
 import type { RunHooks } from '../hub/sinks.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import { log } from '../log.js';
+import { CoalescedPass } from '../coalesced-pass.js';
 import { loadRunnerSettings } from './settings.js';
 import { newId } from '../auth/secrets.js';
 import { currentOutput, foldChunks, readChunks, type Chunk, type FoldedOutput, type Stream } from './run-output.js';
@@ -76,8 +77,10 @@ export class RunEngine implements RunHooks {
   private readonly live = new Map<string, LiveRun>();
   private readonly watchers = new Map<string, Set<RunWatcher>>();
   private readonly endedListeners = new Set<(runId: string, status: RunStatus) => void>();
-  private pumping: Promise<void> | null = null;
-  private pumpAgain = false;
+  private readonly dispatcher = new CoalescedPass(
+    () => this.pumpOnce().catch((err) => log.error('run dispatch failed', { err: (err as Error).message })),
+    () => !this.stopped,
+  );
   private stopped = false;
   private retentionTimer: NodeJS.Timeout | undefined;
 
@@ -130,7 +133,7 @@ export class RunEngine implements RunHooks {
       this.flush(l);
     }
     await Promise.all([...this.live.values()].map((l) => l.chain));
-    await this.pumping;
+    await this.dispatcher.running;
   }
 
   // ---- requests ----------------------------------------------------------------------------
@@ -232,17 +235,7 @@ export class RunEngine implements RunHooks {
 
   /** Starts queued runs while the limits allow. Calls during a pass make it run once more. */
   pump(): void {
-    if (this.stopped) return;
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = (async () => {
-      do {
-        this.pumpAgain = false;
-        await this.pumpOnce().catch((err) => log.error('run dispatch failed', { err: (err as Error).message }));
-      } while (this.pumpAgain && !this.stopped);
-    })().finally(() => (this.pumping = null));
+    if (!this.stopped) void this.dispatcher.run();
   }
 
   private async pumpOnce(): Promise<void> {

@@ -16,6 +16,7 @@
  * Fires queued behind a running previous run (overlapPolicy queue) are released once the
  * schedule has no queued or running run left.
  */
+import { CoalescedPass } from '../coalesced-pass.js';
 import os from 'node:os';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { SecretBox } from '../auth/secret-box.js';
@@ -46,8 +47,7 @@ export class Scheduler {
   readonly relayId = `${os.hostname()}:${process.pid}`;
   private readonly specs = new Map<string, { key: string; spec: CronSpec | null }>();
   private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<TickReport> | null = null;
-  private again = false;
+  private readonly passes = new CoalescedPass(() => this.tickOnce(), () => !this.stopped);
   private stopped = true;
 
   constructor(
@@ -70,7 +70,7 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.ticking?.catch(() => undefined);
+    await this.passes.running?.catch(() => undefined);
   }
 
   /** Re-reads the schedules now (after a change through the API). */
@@ -128,19 +128,7 @@ export class Scheduler {
 
   /** One pass; concurrent calls share it (and cause one more pass after it). */
   tick(): Promise<TickReport> {
-    if (this.ticking) {
-      this.again = true;
-      return this.ticking;
-    }
-    this.ticking = (async () => {
-      let report: TickReport;
-      do {
-        this.again = false;
-        report = await this.tickOnce();
-      } while (this.again && !this.stopped);
-      return report;
-    })().finally(() => (this.ticking = null));
-    return this.ticking;
+    return this.passes.run();
   }
 
   private async tickOnce(): Promise<TickReport> {

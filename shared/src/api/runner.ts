@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { LIMITS } from '../protocol/limits.js';
 import { idSchema, shortText, tagsSchema } from '../protocol/fields.js';
 import { resourceUsageSchema, runStatusSchema } from '../protocol/run-messages.js';
+import { patchSchema } from './patch.js';
 
 export const AGENT_TYPES = ['claude-code', 'codex', 'opencode', 'gemini-cli', 'aider', 'custom'] as const;
 export const agentTypeSchema = z.enum(AGENT_TYPES);
@@ -69,7 +70,7 @@ export const createProfileSchema = profileFieldsSchema.refine((p) => p.maxTimeou
   message: 'maxTimeout must be at least defaultTimeout',
   path: ['maxTimeout'],
 });
-export const updateProfileSchema = profileFieldsSchema.partial();
+export const updateProfileSchema = patchSchema(profileFieldsSchema);
 export type CreateProfile = z.input<typeof createProfileSchema>;
 
 export const profileViewSchema = z.object({
@@ -137,7 +138,7 @@ export const createPromptSchema = promptFieldsSchema.refine((p) => p.type !== 'f
   message: 'a file-reference prompt is "@" followed by a path',
   path: ['content'],
 });
-export const updatePromptSchema = promptFieldsSchema.partial();
+export const updatePromptSchema = patchSchema(promptFieldsSchema);
 export const promptViewSchema = promptFieldsSchema.extend({
   id: z.string(),
   createdAt: z.string(),

@@ -24,7 +24,7 @@ import { validateTemplate } from '../../runs/template-validation.js';
 import { loadRunnerSettings } from '../../runs/settings.js';
 import { resolveRun } from '../../runs/launch.js';
 import { describePrincipal } from '../../auth/principal.js';
-import { parseBody, parsePatch } from '../errors.js';
+import { parseBody } from '../errors.js';
 import { clientIp, principalOf, requireRole } from '../auth-middleware.js';
 import { log } from '../../log.js';
 import { auditLog } from '../../audit/audit-log.js';
@@ -106,7 +106,7 @@ export function profilesRouter(prisma: PrismaClient, box: SecretBox, engine: Run
   r.put('/profiles/:id', requireRole('admin'), async (req, res) => {
     const row = await findProfile(prisma, String(req.params.id));
     if (!row) throw new RexecError(ErrorCode.NotFound, 'no such profile');
-    const body = parsePatch(updateProfileSchema, req.body);
+    const body = parseBody(updateProfileSchema, req.body);
     const defaultTimeout = body.defaultTimeout ?? row.defaultTimeout;
     const maxTimeout = body.maxTimeout ?? row.maxTimeout;
     if (maxTimeout < defaultTimeout) throw new RexecError(ErrorCode.ValidationFailed, 'invalid request: maxTimeout: maxTimeout must be at least defaultTimeout');

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import { findProfile } from '../../runs/profiles.js';
 import { describePrincipal } from '../../auth/principal.js';
-import { parseBody, parsePatch } from '../errors.js';
+import { parseBody } from '../errors.js';
 import { principalOf, requireRole } from '../auth-middleware.js';
 import { log } from '../../log.js';
 
@@ -81,7 +81,7 @@ export function promptsRouter(prisma: PrismaClient): Router {
   r.put('/prompts/:id', requireRole('operator'), async (req, res) => {
     const row = await prisma.prompt.findUnique({ where: { id: String(req.params.id) } });
     if (!row) throw new RexecError(ErrorCode.NotFound, 'no such prompt');
-    const body = parsePatch(updatePromptSchema, req.body);
+    const body = parseBody(updatePromptSchema, req.body);
     const merged = createPromptSchema.safeParse({ ...row, variables: row.variables ?? [], ...body });
     if (!merged.success) throw new RexecError(ErrorCode.ValidationFailed, `invalid request: ${merged.error.issues[0]?.path.join('.')}: ${merged.error.issues[0]?.message}`);
     const profileId = await profileIdOf(prisma, body.agentProfileId);

@@ -5,6 +5,7 @@
  * node-pty is loaded lazily on the first spawn: commands that never open a terminal (register,
  * status, ...) keep working on a host where the native addon fails to load.
  */
+import { readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import type * as NodePty from 'node-pty';
@@ -64,10 +65,18 @@ export const spawnPty: PtySpawner = (file, args, options) => {
     // null: deliver Buffers, not utf8-decoded strings (the typings still say string).
     encoding: null,
   });
+  const listeners = new Set<(chunk: Buffer) => void>();
+  const emit = (chunk: Buffer) => {
+    for (const l of listeners) l(chunk);
+  };
+  p.onData((d: string | Buffer) => emit(typeof d === 'string' ? Buffer.from(d, 'utf8') : d));
+  drainBeforeDestroy(p, emit);
   return {
     pid: p.pid,
-    onData: (listener) =>
-      p.onData((d: string | Buffer) => listener(typeof d === 'string' ? Buffer.from(d, 'utf8') : d)),
+    onData: (listener) => {
+      listeners.add(listener);
+      return { dispose: () => listeners.delete(listener) };
+    },
     onExit: (listener) =>
       p.onExit(({ exitCode, signal }) => {
         const sig = signalName(signal);
@@ -80,3 +89,39 @@ export const spawnPty: PtySpawner = (file, args, options) => {
     resume: () => p.resume(),
   };
 };
+
+/**
+ * node-pty destroys the terminal 200 ms after the process exited if it has not read end-of-file
+ * by then (a paused reader, a busy event loop), and output still buffered, in the stream or in
+ * the kernel, was lost. Before that destroy, read everything that is left: the stream's buffer
+ * (re-emitted as data events) and then the master side of the terminal, which is non-blocking
+ * and ends with EAGAIN or EIO. Reaches into node-pty's private `_socket` and `_fd`; without them
+ * (another node-pty version) it does nothing.
+ */
+function drainBeforeDestroy(p: NodePty.IPty, emit: (chunk: Buffer) => void): void {
+  const priv = p as unknown as { _socket?: { destroy: (...a: unknown[]) => unknown; read: () => unknown }; _fd?: number };
+  const socket = priv._socket;
+  const fd = priv._fd;
+  if (!socket || typeof fd !== 'number' || typeof socket.destroy !== 'function') return;
+  const destroy = socket.destroy.bind(socket);
+  let drained = false;
+  socket.destroy = (...a: unknown[]) => {
+    if (!drained) {
+      drained = true;
+      try {
+        while (socket.read() !== null) {
+          /* each read() emits a data event */
+        }
+        const buf = Buffer.allocUnsafe(64 * 1024);
+        for (;;) {
+          const n = readSync(fd, buf, 0, buf.length, null);
+          if (n <= 0) break;
+          emit(Buffer.from(buf.subarray(0, n)));
+        }
+      } catch {
+        /* EAGAIN (nothing left) or EIO (the other side is closed) */
+      }
+    }
+    return destroy(...a);
+  };
+}

@@ -12,6 +12,8 @@ export interface RelayConfig {
   bind: string;
   dataDir: string;
   databaseUrl?: string;
+  /** shared_buffers of the embedded database (REXEC_PGLITE_SHARED_BUFFERS). */
+  pgliteSharedBuffers?: string;
   /** Explicit public URL; when absent it is derived from bind and the listening port. */
   publicUrl?: string;
   /** Extra origins allowed to open browser sockets, besides the public URL's. */
@@ -72,6 +74,7 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
     bind: flags.bind ?? env.REXEC_BIND ?? '127.0.0.1',
     dataDir: path.resolve(flags.dataDir ?? defaultDataDir(env)),
     ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    ...(env.REXEC_PGLITE_SHARED_BUFFERS ? { pgliteSharedBuffers: env.REXEC_PGLITE_SHARED_BUFFERS } : {}),
     ...(publicUrl ? { publicUrl: publicUrl.replace(/\/+$/, '') } : {}),
     allowedOrigins: (env.REXEC_ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     heartbeatIntervalMs: intEnv(env, 'REXEC_HEARTBEAT_MS', LINK_DEFAULTS.heartbeatIntervalMs),

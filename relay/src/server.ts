@@ -36,7 +36,7 @@ export interface RunningRelay {
 
 export async function startRelay(cfg: RelayConfig): Promise<RunningRelay> {
   fs.mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
-  const db = await openDatabase({ dataDir: cfg.dataDir, ...(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : {}) });
+  const db = await openDatabase({ dataDir: cfg.dataDir, ...(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : {}), ...(cfg.pgliteSharedBuffers ? { sharedBuffers: cfg.pgliteSharedBuffers } : {}) });
   const cleanups: (() => Promise<void> | void)[] = [() => db.close()];
   try {
     if (db.applied.length) log.info('migrations applied', { migrations: db.applied.join(',') });

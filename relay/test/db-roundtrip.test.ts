@@ -132,3 +132,19 @@ test('PostgreSQL: migrate, round-trip every model, concurrent opens migrate once
     await pg.drop();
   }
 });
+
+test('the embedded database runs with the configured shared_buffers and refuses a size it cannot parse', { timeout: 120_000 }, async () => {
+  const dir = tempDir('rexec-db-buffers-');
+  try {
+    const db = await openDatabase({ dataDir: dir, sharedBuffers: '24MB' });
+    try {
+      const rows = await db.prisma.$queryRawUnsafe<{ shared_buffers: string }[]>('SHOW shared_buffers');
+      assert.equal(rows[0]?.shared_buffers, '24MB');
+    } finally {
+      await db.close();
+    }
+    await assert.rejects(openDatabase({ dataDir: dir, sharedBuffers: '24 MB; drop' }), /not a size/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -34,7 +34,7 @@ async function admin(dataDirFlag: string | undefined, req: AdminRequest): Promis
       if (holder !== null) throw new Error(`a relay (pid ${holder}) holds ${dataDir} but its control socket does not answer`);
     }
   }
-  const db = await openDatabase({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
+  const db = await openDatabase({ dataDir, ...(databaseUrl ? { databaseUrl } : {}), ...(process.env.REXEC_PGLITE_SHARED_BUFFERS ? { sharedBuffers: process.env.REXEC_PGLITE_SHARED_BUFFERS } : {}) });
   try {
     return await runAdminOp(db.prisma, adminRequestSchema.parse(req));
   } finally {

@@ -11,6 +11,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { ProfileView, PromptView } from '@rexec/shared';
 import { createPrompt, deletePrompt, listPrompts, updatePrompt, type PromptInput } from '../api.js';
 import { Confirm, Empty, ErrorBanner, Field, Icon, Modal, PageHead, ProfileIcon, Spinner, StatusBadge, toast, useAsync } from '../components/ui.js';
+import { useLiveRefresh } from '../components/live.js';
 import { relativeTime } from '../dom.js';
 import { useProfiles } from '../data.js';
 import { href } from '../nav.js';
@@ -33,6 +34,8 @@ export function PromptsPage() {
   const data = useAsync((signal) => listPrompts({ q: qApplied || undefined, tag: tag || undefined, profile: profile || undefined, directory: dir || undefined }, signal), [qApplied, tag, profile, dir]);
   // Tags and directories to filter by come from all prompts (unfiltered list).
   const all = useAsync((signal) => listPrompts({}, signal), [data.data]);
+  // A saved prompt's last run status follows runs as they end.
+  useLiveRefresh(['run.finished'], data.reload, (e) => 'run' in e && !!e.run.promptId);
   const tags = useMemo(() => [...new Set(all.data?.items.flatMap((p) => p.tags) ?? [])].sort(), [all.data]);
   const dirs = useMemo(() => [...new Set(all.data?.items.map((p) => p.workingDirectory).filter(Boolean) ?? [])].sort(), [all.data]);
   const byId = new Map((profiles ?? []).map((p) => [p.id, p]));

@@ -16,14 +16,15 @@
 import type { AgentView, PromptView, ScheduleConflict } from '@rexec/shared';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, errorText, listAgents, listPrompts } from '../api.js';
-import { Confirm, Empty, ErrorBanner, Field, Icon, Modal, NotAvailable, PageHead, Spinner, StatusBadge, toast, useAsync, useNow, usePoll } from '../components/ui.js';
+import { Confirm, Empty, ErrorBanner, Field, Icon, Modal, NotAvailable, PageHead, Spinner, StatusBadge, toast, useAsync, useNow } from '../components/ui.js';
+import { SCHEDULE_EVENTS, useLiveRefresh } from '../components/live.js';
 import { href, navigate } from '../nav.js';
 import { countdown, createSchedule, cronInWords, deleteSchedule, listSchedules, previewCron, runScheduleNow, schedulesAvailable, setScheduleEnabled, updateSchedule, type ScheduleView } from '../schedules-api.js';
 
 export function SchedulesPage({ query }: { query?: URLSearchParams }) {
   const avail = useAsync(() => schedulesAvailable(), []);
   const data = useAsync(async () => ((await schedulesAvailable()) ? listSchedules() : null), []);
-  usePoll(() => avail.data && data.reload(), 15_000, [avail.data]);
+  useLiveRefresh([...SCHEDULE_EVENTS, 'run.created', 'run.finished'], () => avail.data && data.reload(), (e) => !('run' in e) || !!e.run.scheduleId);
   const now = useNow(1000);
   const [busy, setBusy] = useState('');
   const presetPrompt = query?.get('prompt') ?? '';

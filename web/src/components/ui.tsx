@@ -98,7 +98,7 @@ export function PageHead({ title, sub, children }: { title: string; sub?: Compon
       <h1>{title}</h1>
       {sub ? <span class="summary">{sub}</span> : null}
       <div class="spacer" />
-      {children}
+      {children ? <div class="page-actions">{children}</div> : null}
     </div>
   );
 }

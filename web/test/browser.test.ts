@@ -149,7 +149,7 @@ describe('web app in Chromium', { timeout: 180_000 }, () => {
     const info = agents.find((a) => a.name === AGENT_NAME);
     assert.ok(info, `relay lists agent ${AGENT_NAME}`);
 
-    // The list polls: the agent appears online without a reload
+    // The list is live (agent events): the agent appears online without a reload
     const row = page.locator(`[data-agent-name="${AGENT_NAME}"]`);
     await page.waitForSelector(`[data-agent-name="${AGENT_NAME}"][data-status="online"]`, { timeout: 20_000 });
     assert.equal((await row.locator('[data-testid="agent-status"]').textContent())?.trim(), 'online');

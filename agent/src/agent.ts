@@ -24,6 +24,7 @@ import { SessionManager } from './sessions/manager.js';
 import type { PtySpawner } from './sessions/pty.js';
 import { StateWriter } from './state-file.js';
 import { AGENT_VERSION } from './version.js';
+import { MetricsReporter, metricsIntervalSetting } from './metrics.js';
 
 export const DEFAULT_MAX_SESSIONS = 32;
 
@@ -38,6 +39,8 @@ export interface RunAgentOptions {
   handleSignals?: boolean;
   /** For tests: a fake PTY for terminal sessions (runs always use the real one). */
   spawnPty?: PtySpawner;
+  /** `start --metrics-interval` (seconds, 0 = off); wins over the environment and the config. */
+  metricsInterval?: string;
 }
 
 export interface RunningAgent {
@@ -60,6 +63,7 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
   for (const v of overrides.applied) log.info('setting from environment', { variable: v });
   for (const note of overrides.ignored) log.warn(note);
   const maxRuns = maxRunsSetting(reg, opts.env); // throws on a bad REXEC_AGENT_MAX_RUNS, before the pid file is claimed
+  const metricsInterval = metricsIntervalSetting(reg, opts.env, opts.metricsInterval); // likewise
   acquirePidFile(paths);
   const state = new StateWriter(paths.state, process.pid);
 
@@ -100,6 +104,8 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     logger: log,
     env: opts.env,
   });
+
+  const metrics = new MetricsReporter({ intervalSec: metricsInterval, send: (m) => link.sendJson(m), logger: log });
 
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
@@ -158,10 +164,13 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
           deadLinkMs: hello.deadLinkTimeoutMs,
         });
         state.update({ connectedSince: new Date().toISOString(), lastError: null });
+        metrics.start();
       },
+      onRelayError: (msg) => metrics.onRelayError(msg),
       onDisconnected: ({ code, reason, wasConnected }) => {
         if (wasConnected) log.info('disconnected from relay', { code, reason: reason || undefined });
         state.update({ connectedSince: null });
+        metrics.stop();
         if (sessions.size || execs.size || runs.size) {
           log.info('link lost: sessions and runs detached, execs stopped', { sessions: sessions.size, runs: runs.size, execs: execs.size });
         }
@@ -187,6 +196,7 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
 
   function stop(code = EXIT_OK): Promise<number> {
     stopping ??= (async () => {
+      metrics.stop();
       await link.dispose(1000, 'agent stopping');
       const cap = new Promise<void>((r) => setTimeout(r, SHUTDOWN_CAP_MS).unref());
       // Shells and runs do not outlive the agent process (a per-session host is planned): end them.
@@ -216,6 +226,7 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     maxSessions: opts.maxSessions ?? DEFAULT_MAX_SESSIONS,
     allowedRoots: runs.roots.join(':') || '(none)',
     allowedRootsFrom: roots.source,
+    metricsIntervalSec: metricsInterval,
   });
   link.start();
   return { done, stop, link };

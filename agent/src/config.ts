@@ -16,6 +16,8 @@
  *                Env REXEC_AGENT_ALLOWED_ROOTS (colon-separated) wins over the file.
  *   max_runs     runs running at once (default 16); env REXEC_AGENT_MAX_RUNS wins.
  *   command_allowlist  optional list of regular expressions a whole exec command or run template must match.
+ *   metrics_interval  seconds between host-metrics reports (default 10, 0 = off); env
+ *                REXEC_AGENT_METRICS_INTERVAL and `start --metrics-interval` win (see metrics.ts).
  *
  * Keys this version does not know are kept when the file is rewritten.
  *
@@ -44,6 +46,8 @@ export interface AgentConfig {
   max_runs?: number;
   /** Regular expressions; when set, execs and runs must match one (see command-allowlist.ts). */
   command_allowlist?: string[];
+  /** Seconds between host-metrics reports; 0 = off (see metrics.ts). */
+  metrics_interval?: number;
 }
 
 /** A config that names a registration: what `start`, `unregister` and `refresh-token` need. */
@@ -111,6 +115,11 @@ export function parseConfig(text: string, path: string): AgentConfig & Record<st
       throw new ConfigError(`config file ${path}: "max_runs" must be a whole number from 1 to ${LIMITS.maxHeldRuns}`);
     }
   } else delete cfg.max_runs;
+  if (cfg.metrics_interval !== undefined && cfg.metrics_interval !== null) {
+    if (typeof cfg.metrics_interval !== 'number' || !Number.isInteger(cfg.metrics_interval) || cfg.metrics_interval < 0 || cfg.metrics_interval > 3600) {
+      throw new ConfigError(`config file ${path}: "metrics_interval" must be a whole number of seconds from 0 (off) to 3600`);
+    }
+  } else delete cfg.metrics_interval;
   if (typeof cfg.api_url === 'string') {
     try {
       normalizeApiUrl(cfg.api_url);

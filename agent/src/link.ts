@@ -71,6 +71,8 @@ export interface LinkHandlers {
   onReconnectScheduled?(info: { attempt: number; delayMs: number; lastError: string }): void;
   /** No more retries. */
   onFatal?(error: LinkFatalError): void;
+  /** The relay answered one of our messages with `error` (e.g. a message type it does not know). */
+  onRelayError?(msg: Extract<RelayToAgent, { type: 'error' }>): void;
 }
 
 export interface LinkOptions {
@@ -281,6 +283,7 @@ export class AgentLink implements LinkSink {
         return;
       case 'error':
         this.log.warn('relay reported an error', { code: msg.code, message: msg.message, ref: msg.ref });
+        this.handlers.onRelayError?.(msg);
         return;
       default:
         try {

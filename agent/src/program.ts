@@ -57,13 +57,15 @@ export function buildProgram(ctx: CliContext, setExitCode: (code: number) => voi
     .description('connect to the relay and serve (foreground, logs to stdout; --daemon for background)')
     .option('--daemon', 'run in the background: log to the log file next to the config, write a pid file')
     .option('--max-sessions <n>', 'terminal sessions served at once (1-64)', '32')
+    .option('--metrics-interval <seconds>', 'seconds between host-metrics reports to the relay, 0 = off (default 10; env REXEC_AGENT_METRICS_INTERVAL, config metrics_interval)')
     .addOption(new Option('--log-level <level>', 'log detail').choices([...LOG_LEVELS]).default('info'))
     .option('--wait <seconds>', 'with --daemon: how long to wait for the first connection', '5')
     .addHelpText(
       'after',
       '\nEnvironment: REXEC_TOKEN (agent credential) and REXEC_HOST / REXEC_API override the config file;\n' +
         'REXEC_AGENT_RECONNECT_BASE_MS (default 500) and REXEC_AGENT_RECONNECT_CAP_MS (default 30000) tune reconnect backoff;\n' +
-        'REXEC_AGENT_ALLOWED_ROOTS (colon-separated) and REXEC_AGENT_MAX_RUNS (default 16) override allowed_roots and max_runs.\n' +
+        'REXEC_AGENT_ALLOWED_ROOTS (colon-separated) and REXEC_AGENT_MAX_RUNS (default 16) override allowed_roots and max_runs;\n' +
+        'REXEC_AGENT_METRICS_INTERVAL (seconds, 0 = off, default 10) overrides metrics_interval.\n' +
         'Exit codes: 0 stopped by signal, 1 error, 2 rejected by the relay (bad credential, agent deleted).',
     )
     .action(run(startCommand));

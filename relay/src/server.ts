@@ -25,6 +25,7 @@ import { createUpgradeHandler } from './ws/upgrade.js';
 import { startControlSocket } from './control/socket.js';
 import { startScheduling } from './schedules/wiring.js';
 import { log } from './log.js';
+import { EventBus } from './events/event-bus.js';
 
 export interface RunningRelay {
   url: string;
@@ -44,11 +45,13 @@ export async function startRelay(cfg: RelayConfig): Promise<RunningRelay> {
     const signer = new JwtSigner(await loadJwtSecret(prisma), cfg.sessionTtlSeconds);
     const auth = new Authenticator(prisma, signer);
     const initialAdmin = await ensureInitialAdmin(prisma, cfg.dataDir);
-    const hub = new AgentHub(prisma, {
-      heartbeatIntervalMs: cfg.heartbeatIntervalMs,
-      deadLinkTimeoutMs: cfg.deadLinkTimeoutMs,
-      helloTimeoutMs: cfg.helloTimeoutMs,
-    });
+    const events = new EventBus(prisma);
+    cleanups.unshift(() => events.closeAll());
+    const hub = new AgentHub(
+      prisma,
+      { heartbeatIntervalMs: cfg.heartbeatIntervalMs, deadLinkTimeoutMs: cfg.deadLinkTimeoutMs, helloTimeoutMs: cfg.helloTimeoutMs },
+      events,
+    );
     // With the embedded database this relay is the only one: nothing is connected yet.
     if (db.kind === 'embedded') await hub.resetPresence();
     const execs = new ExecService(prisma, hub);
@@ -57,21 +60,22 @@ export async function startRelay(cfg: RelayConfig): Promise<RunningRelay> {
     if (seeded) log.info('built-in agent profiles added', { profiles: seeded });
     const runs = new RunEngine(prisma, hub, box, cfg.runs);
     hub.runHooks = runs;
+    runs.onChange((run, change) => events.publish({ type: change === 'created' ? 'run.created' : change === 'finished' ? 'run.finished' : 'run.updated', run }, { agentId: run.agentId }));
     await runs.start();
     cleanups.unshift(() => runs.stop());
-    const scheduling = await startScheduling(prisma, box, runs, db.kind, cfg);
+    const scheduling = await startScheduling(prisma, box, runs, db.kind, cfg, events);
     cleanups.unshift(() => scheduling.stop());
 
     const liveSockets = new LiveSockets();
-    const effects = accessEffects(liveSockets);
+    const effects = accessEffects(liveSockets, events);
     let publicUrl = cfg.publicUrl ?? '';
     let allowOrigin: (o: string) => boolean = () => false;
-    const app = createApp({ prisma, hub, execs, runs, box, effects, publicUrl: () => publicUrl, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir, scheduler: scheduling.scheduler, notifier: scheduling.notifier });
+    const app = createApp({ prisma, hub, events, execs, runs, box, effects, publicUrl: () => publicUrl, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir, scheduler: scheduling.scheduler, notifier: scheduling.notifier });
     // A client gets 10 s to send its request headers (checked every 2 s); bodies and streams are not timed.
     const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 0, connectionsCheckingInterval: 2000 };
     const server = cfg.tls ? https.createServer({ ...serverOptions, ...readTls(cfg.tls), minVersion: 'TLSv1.2' }, app) : http.createServer(serverOptions, app);
     server.maxHeadersCount = 100;
-    const upgrades = createUpgradeHandler({ prisma, auth, hub, runs, liveSockets, isOriginAllowed: (o) => allowOrigin(o) });
+    const upgrades = createUpgradeHandler({ prisma, auth, hub, runs, liveSockets, events, isOriginAllowed: (o) => allowOrigin(o) });
     server.on('upgrade', upgrades.onUpgrade);
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(cfg.port, cfg.bind, resolve));
     const port = (server.address() as AddressInfo).port;

@@ -9,7 +9,9 @@
  */
 import {
   apiErrorOf,
+  type AgentMetricsResponse,
   type AgentView,
+  type HostMetrics,
   type AuditEventView,
   type EnrollmentResponse,
   type StatsResponse,
@@ -30,6 +32,7 @@ import {
 } from '@rexec/shared';
 import { navigate, routeAfterLogin } from './nav.js';
 import { clearSession, getSession, token } from './session.js';
+import { expireSession } from './session-keeper.js';
 
 export class ApiError extends Error {
   readonly code: string;
@@ -113,8 +116,7 @@ async function send(method: string, path: string, body: unknown, opts: RequestOp
     const details = (data as { error?: { details?: unknown } } | undefined)?.error?.details;
     const err = new ApiError(res.status, code, message, { details });
     if (res.status === 401 && !opts.keepOn401 && opts.auth !== false) {
-      clearSession();
-      navigate('/login', { replace: true, next: currentRoute() });
+      expireSession();
     } else if (res.status === 403 && /password change required/i.test(message)) {
       navigate('/change-password', { replace: true });
     }
@@ -132,9 +134,6 @@ function fallbackCode(status: number): string {
   return 'bad_request';
 }
 
-function currentRoute(): string {
-  return location.hash.replace(/^#/, '') || '/';
-}
 
 // ---- endpoints ---------------------------------------------------------------------------
 
@@ -210,6 +209,17 @@ export async function getAgent(id: string, signal?: AbortSignal): Promise<AgentV
 }
 export function deleteAgent(id: string): Promise<void> {
   return request('DELETE', `/api/agents/${encodeURIComponent(id)}`);
+}
+/** Rename and/or re-tag (admin). */
+export async function updateAgent(id: string, patch: { name?: string; tags?: string[] }): Promise<AgentView> {
+  return (await request<{ agent: AgentView }>('PATCH', `/api/agents/${encodeURIComponent(id)}`, patch)).agent;
+}
+/** Revokes the credential: the agent is cut off until it registers again (admin). */
+export function revokeAgentCredential(id: string): Promise<void> {
+  return request('DELETE', `/api/agents/${encodeURIComponent(id)}/credential`);
+}
+export async function agentMetrics(id: string, signal?: AbortSignal): Promise<HostMetrics[]> {
+  return (await request<AgentMetricsResponse>('GET', `/api/agents/${encodeURIComponent(id)}/metrics`, undefined, { signal })).samples;
 }
 export function rotateAgentCredential(id: string): Promise<{ agentId: string; credential: string }> {
   return request('POST', `/api/agents/${encodeURIComponent(id)}/credential`, {});

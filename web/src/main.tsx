@@ -24,6 +24,7 @@ import { SettingsPage } from './pages/settings.js';
 import { TerminalsPage } from './pages/terminals.js';
 import { getSession } from './session.js';
 import { initTheme } from './theme.js';
+import { startSessionKeeper } from './session-keeper.js';
 import { renderAgents } from './views/agents.js';
 import { renderChangePassword } from './views/change-password.js';
 import { renderLogin } from './views/login.js';
@@ -153,6 +154,7 @@ function App() {
 }
 
 initTheme();
+startSessionKeeper();
 const root = document.getElementById('app');
 if (!root) throw new Error('#app is missing from index.html');
 render(<App />, root);

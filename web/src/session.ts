@@ -9,6 +9,8 @@ export type SessionUser = LoginResponse['user'];
 export interface Session {
   token: string;
   expiresAt: string;
+  /** When this token was received (ms), to refresh it a quarter of its lifetime before expiry. */
+  issuedAt?: number;
   user: SessionUser;
 }
 
@@ -39,9 +41,16 @@ export function getSession(): Session | null {
 }
 
 export function setSession(res: LoginResponse, password?: string): Session {
-  cached = { token: res.token, expiresAt: res.expiresAt, user: res.user };
+  cached = { token: res.token, expiresAt: res.expiresAt, issuedAt: Date.now(), user: res.user };
   sessionStorage.setItem(KEY, JSON.stringify(cached));
   loginPassword = res.user.mustChangePassword && password !== undefined ? password : null;
+  return cached;
+}
+
+/** A refreshed token for the same user (the remembered login password stays). */
+export function updateSession(res: LoginResponse): Session {
+  cached = { token: res.token, expiresAt: res.expiresAt, issuedAt: Date.now(), user: res.user };
+  sessionStorage.setItem(KEY, JSON.stringify(cached));
   return cached;
 }
 

@@ -10,33 +10,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startAgent, startRelay, waitUntil, type AgentProc, type RelayProc } from '../../relay/test/harness.js';
+import { buildWeb, go, launchChromium, NEW_PASSWORD, openPage, outDir, shots as shotsIn, tempRoot } from './helpers.js';
 
-const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const OUT_DIR = path.resolve(WEB_DIR, '..', 'test-output', 'admin');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const NEW_PASSWORD = 'correct-horse-battery-staple';
-
-async function shots(page: Page, name: string): Promise<void> {
-  for (const scheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    await page.waitForFunction((s) => document.documentElement.dataset.theme === s, scheme);
-    await page.waitForTimeout(120);
-    await page.screenshot({ path: path.join(OUT_DIR, `${name}-${scheme}.png`), fullPage: true });
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-}
-
-async function go(page: Page, nav: string): Promise<void> {
-  await page.click(`.sidebar [data-nav="${nav}"]`);
-  await page.waitForFunction((n) => location.hash.startsWith(`#/${n}`), nav);
-}
+const OUT_DIR = outDir('admin');
+const shots = (page: Page, name: string) => shotsIn(page, OUT_DIR, name, { fullPage: true });
 
 describe('admin, schedules and analytics in Chromium', { timeout: 180_000 }, () => {
   let relay: RelayProc | undefined;
@@ -45,28 +26,15 @@ describe('admin, schedules and analytics in Chromium', { timeout: 180_000 }, () 
   let page: Page;
   let root = '';
   let promptId = '';
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   before(async () => {
-    if (process.env.REXEC_WEB_SKIP_BUILD !== '1') {
-      execFileSync(process.execPath, [path.join(WEB_DIR, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], { cwd: WEB_DIR, stdio: 'inherit' });
-    }
-    fs.mkdirSync(OUT_DIR, { recursive: true });
-    root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'rexec-web-admin-')));
-    fs.mkdirSync(path.join(root, 'project'));
-    fs.mkdirSync(path.join(root, 'other'));
+    buildWeb();
+    root = tempRoot('rexec-web-admin-', ['project', 'other']);
     relay = await startRelay();
     agent = await startAgent(relay, { name: 'admin-agent', tags: ['web', 'linux'], env: { REXEC_AGENT_ALLOWED_ROOTS: root } });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
-    const ctx = await browser.newContext({ viewport: { width: 1366, height: 800 }, colorScheme: 'light', permissions: ['clipboard-read', 'clipboard-write'] });
-    page = await ctx.newPage();
-    page.on('pageerror', (e) => {
-      pageErrors.push(String(e));
-      console.error('[page error]', e);
-    });
+    browser = await launchChromium();
+    ({ page, errors: pageErrors } = await openPage(browser));
   });
 
   after(async () => {

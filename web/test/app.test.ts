@@ -12,34 +12,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startAgent, startRelay, type AgentProc, type RelayProc } from '../../relay/test/harness.js';
+import { buildWeb, firstSignIn, go, launchChromium, openPage, outDir, shots as shotsIn, tempRoot } from './helpers.js';
 
-const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const OUT_DIR = path.resolve(WEB_DIR, '..', 'test-output', 'app');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const NEW_PASSWORD = 'correct-horse-battery-staple';
-
-/** A screenshot in the light and the dark theme (the theme follows the emulated system setting). */
-async function shots(page: Page, name: string): Promise<void> {
-  for (const scheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    await page.waitForFunction((s) => document.documentElement.dataset.theme === s, scheme);
-    await page.waitForTimeout(120);
-    await page.screenshot({ path: path.join(OUT_DIR, `${name}-${scheme}.png`) });
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-}
-
-async function go(page: Page, nav: string): Promise<void> {
-  await page.click(`.sidebar [data-nav="${nav}"]`);
-  await page.waitForFunction((n) => location.hash.startsWith(`#/${n}`), nav);
-}
+const OUT_DIR = outDir('app');
+const shots = (page: Page, name: string) => shotsIn(page, OUT_DIR, name);
 
 /** The clean-mode output text of the viewer. */
 async function outputText(page: Page): Promise<string> {
@@ -64,27 +44,15 @@ describe('web app pages in Chromium', { timeout: 240_000 }, () => {
   let browser: Browser | undefined;
   let page: Page;
   let root = '';
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   before(async () => {
-    if (process.env.REXEC_WEB_SKIP_BUILD !== '1') {
-      execFileSync(process.execPath, [path.join(WEB_DIR, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], { cwd: WEB_DIR, stdio: 'inherit' });
-    }
-    fs.mkdirSync(OUT_DIR, { recursive: true });
-    root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'rexec-web-runs-')));
-    fs.mkdirSync(path.join(root, 'project'));
+    buildWeb();
+    root = tempRoot('rexec-web-runs-', ['project']);
     relay = await startRelay();
     agent = await startAgent(relay, { name: 'web-agent', tags: ['web', 'linux'], env: { REXEC_AGENT_ALLOWED_ROOTS: root } });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
-    const ctx = await browser.newContext({ viewport: { width: 1366, height: 800 }, colorScheme: 'light', permissions: ['clipboard-read', 'clipboard-write'] });
-    page = await ctx.newPage();
-    page.on('pageerror', (e) => {
-      pageErrors.push(String(e));
-      console.error('[page error]', e);
-    });
+    browser = await launchChromium();
+    ({ page, errors: pageErrors } = await openPage(browser));
   });
 
   after(async () => {
@@ -95,13 +63,7 @@ describe('web app pages in Chromium', { timeout: 240_000 }, () => {
   });
 
   test('sign in lands on the dashboard inside the app shell', async () => {
-    await page.goto(relay!.url);
-    await page.fill('#username', relay!.admin.username);
-    await page.fill('#password', relay!.admin.password);
-    await page.click('#login-submit');
-    await page.fill('#new-password', NEW_PASSWORD);
-    await page.fill('#confirm-password', NEW_PASSWORD);
-    await page.click('#change-submit');
+    await firstSignIn(page, relay!);
     await page.waitForSelector('.sidebar');
     assert.match(page.url(), /#\/dashboard$/);
     await page.waitForSelector('[data-testid="dashboard"]');

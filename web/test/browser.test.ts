@@ -13,19 +13,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startAgent, startRelay, type AgentProc, type RelayProc } from '../../relay/test/harness.js';
+import { buildWeb, launchChromium, NEW_PASSWORD, openPage, outDir } from './helpers.js';
 
-const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const OUT_DIR = path.resolve(WEB_DIR, '..', 'test-output');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const OUT_DIR = outDir();
 const AGENT_NAME = 'local';
 const AGENT_TAGS = ['web-test', 'dev'];
-const NEW_PASSWORD = 'correct-horse-battery-staple';
 
 /** Rows of the terminal as a person sees them (the DOM renderer's rows, one line each). */
 async function screenText(page: Page): Promise<string> {
@@ -64,29 +60,15 @@ describe('web app in Chromium', { timeout: 180_000 }, () => {
   let browser: Browser | undefined;
   let page: Page;
   let agentId = '';
-  const pageErrors: string[] = [];
-  const cspViolations: string[] = [];
+  let pageErrors: string[] = [];
+  // The relay's CSP forbids inline scripts and handlers; a violation shows up in the console.
+  let cspViolations: string[] = [];
 
   before(async () => {
-    if (process.env.REXEC_WEB_SKIP_BUILD !== '1') {
-      // The relay serves web/dist: build it from the current sources first.
-      execFileSync(process.execPath, [path.join(WEB_DIR, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], { cwd: WEB_DIR, stdio: 'inherit' });
-    }
-    fs.mkdirSync(OUT_DIR, { recursive: true });
+    buildWeb();
     relay = await startRelay();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
-    page = await browser.newPage({ viewport: { width: 1200, height: 760 }, colorScheme: 'light' });
-    page.on('pageerror', (e) => {
-      pageErrors.push(String(e));
-      console.error('[page error]', e);
-    });
-    // The relay's CSP forbids inline scripts and handlers; a violation shows up in the console.
-    page.on('console', (m) => {
-      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
-    });
+    browser = await launchChromium();
+    ({ page, errors: pageErrors, cspViolations } = await openPage(browser, { viewport: { width: 1200, height: 760 }, permissions: [] }));
   });
 
   after(async () => {
@@ -167,7 +149,7 @@ describe('web app in Chromium', { timeout: 180_000 }, () => {
     const info = agents.find((a) => a.name === AGENT_NAME);
     assert.ok(info, `relay lists agent ${AGENT_NAME}`);
 
-    // The list polls: the agent appears online without a reload
+    // The list is live (agent events): the agent appears online without a reload
     const row = page.locator(`[data-agent-name="${AGENT_NAME}"]`);
     await page.waitForSelector(`[data-agent-name="${AGENT_NAME}"][data-status="online"]`, { timeout: 20_000 });
     assert.equal((await row.locator('[data-testid="agent-status"]').textContent())?.trim(), 'online');

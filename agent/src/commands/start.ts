@@ -6,6 +6,7 @@ import { runningPid, spawnDaemon } from '../daemon.js';
 import { LIMITS } from '@rexec/shared';
 import { createLogger, parseLogLevel, type LogLevel } from '../logger.js';
 import { runtimePaths } from '../paths.js';
+import { metricsIntervalSetting } from '../metrics.js';
 import { CliError, configPathFor, type CliContext, type GlobalOptions } from './context.js';
 
 export interface StartOptions {
@@ -13,6 +14,7 @@ export interface StartOptions {
   maxSessions?: string;
   logLevel?: string;
   wait?: string;
+  metricsInterval?: string;
 }
 
 export function positiveInt(value: string, what: string, max = Number.MAX_SAFE_INTEGER): number {
@@ -43,12 +45,17 @@ export async function startCommand(opts: StartOptions, globals: GlobalOptions, c
   const backoff = backoffFromEnv(ctx.env);
 
   if (!opts.daemon) {
-    const agent = runAgent({ configPath, env: ctx.env, logger: createLogger(level, ctx.stdout), maxSessions, ...backoff });
+    const agent = runAgent({ configPath, env: ctx.env, logger: createLogger(level, ctx.stdout), maxSessions, ...backoff, ...(opts.metricsInterval !== undefined ? { metricsInterval: opts.metricsInterval } : {}) });
     return agent.done;
   }
 
   // --daemon: check what we can here, where the person can see the message.
-  loadRegistration(configPath, ctx.env);
+  const { registration } = loadRegistration(configPath, ctx.env);
+  try {
+    metricsIntervalSetting(registration, ctx.env, opts.metricsInterval);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
   const pid = runningPid(paths);
   if (pid !== null) throw new CliError(`the agent is already running (pid ${pid})`);
   const waitMs = positiveInt(opts.wait ?? '5', '--wait', 600) * 1000;
@@ -56,7 +63,7 @@ export async function startCommand(opts: StartOptions, globals: GlobalOptions, c
     paths,
     command: ctx.self.command,
     commandArgs: ctx.self.args,
-    args: ['--config', resolve(configPath), 'start', '--max-sessions', String(maxSessions), '--log-level', level],
+    args: ['--config', resolve(configPath), 'start', '--max-sessions', String(maxSessions), '--log-level', level, ...(opts.metricsInterval !== undefined ? ['--metrics-interval', opts.metricsInterval] : [])],
     env: ctx.env,
     waitMs,
   });

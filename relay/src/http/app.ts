@@ -31,10 +31,13 @@ import { usersRouter } from './routes/users.js';
 import { auditRouter } from './routes/audit.js';
 import { enrollmentRegisterRouter, enrollmentRouter } from './routes/enrollment.js';
 import { RELAY_VERSION } from '../version.js';
+import type { EventBus } from '../events/event-bus.js';
+import { eventsRouter } from '../events/event-stream.js';
 
 export interface AppDeps {
   prisma: PrismaClient;
   hub: AgentHub;
+  events: EventBus;
   execs: ExecService;
   runs: RunEngine;
   box: SecretBox;
@@ -62,9 +65,10 @@ export function createApp(d: AppDeps): express.Express {
     res.json({ status: 'ok', version: RELAY_VERSION, protocolVersion: PROTOCOL_VERSION, database: d.databaseKind, agentsOnline: d.hub.onlineCount });
   });
   api.use(authRouter(d.prisma, d.signer, d.auth, d.dataDir, d.effects));
-  api.use(enrollmentRegisterRouter(d.prisma));
+  api.use(enrollmentRegisterRouter(d.prisma, d.events));
   api.use(authenticate(d.auth));
-  api.use(agentsRouter(d.prisma, d.hub, d.execs));
+  api.use(eventsRouter(d.events));
+  api.use(agentsRouter(d.prisma, d.hub, d.execs, d.events));
   api.use(tokensRouter(d.prisma, d.effects));
   api.use(usersRouter(d.prisma, d.effects));
   api.use(auditRouter(d.prisma));

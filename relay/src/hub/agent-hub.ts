@@ -8,6 +8,9 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import { log } from '../log.js';
 import { AgentLink, type LinkTiming } from './agent-link.js';
 import type { RunHooks } from './sinks.js';
+import { agentView } from '../agents/lookup.js';
+import { MetricsStore } from '../agents/metrics-store.js';
+import type { EventBus } from '../events/event-bus.js';
 
 /** lastSeenAt is written at most this often while a link is up. */
 const LAST_SEEN_WRITE_MS = 30_000;
@@ -17,8 +20,20 @@ export class AgentHub {
   private readonly lastSeenWrites = new Map<string, number>();
   /** Set once the run engine exists (it needs the hub to reach agents). */
   runHooks: RunHooks | undefined;
+  /** Recent host metrics per agent. */
+  readonly metrics = new MetricsStore();
 
-  constructor(private readonly prisma: PrismaClient, private readonly timing: LinkTiming) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly timing: LinkTiming,
+    private readonly events?: EventBus,
+  ) {}
+
+  /** A connected agent's name changed (PATCH /api/agents/{id}): logs and links use the new one. */
+  rename(agentId: string, name: string): void {
+    const link = this.links.get(agentId);
+    if (link) link.agentName = name;
+  }
 
   get(agentId: string): AgentLink | undefined {
     const l = this.links.get(agentId);
@@ -42,6 +57,10 @@ export class AgentHub {
       onReady: (l, hello) => this.onReady(l, hello),
       onSeen: (l) => this.onSeen(l),
       onClosed: (l, code, reason) => this.onClosed(l, code, reason),
+      onMetrics: (l, sample) => {
+        this.metrics.add(l.agentId, sample);
+        this.events?.publish({ type: 'agent.metrics', agentId: l.agentId, sample }, { agentId: l.agentId });
+      },
       runs: () => this.runHooks,
     });
     this.links.set(agent.id, link);
@@ -62,7 +81,7 @@ export class AgentHub {
   private async onReady(link: AgentLink, hello: AgentHello): Promise<void> {
     const now = new Date();
     this.lastSeenWrites.set(link.agentId, now.getTime());
-    await this.prisma.agent
+    const row = await this.prisma.agent
       .update({
         where: { id: link.agentId },
         data: {
@@ -76,7 +95,8 @@ export class AgentHub {
           version: hello.version,
         },
       })
-      .catch((err) => log.warn('could not record agent presence', { agent: link.agentName, err: err.message }));
+      .catch((err) => void log.warn('could not record agent presence', { agent: link.agentName, err: err.message }));
+    if (row && link.state === 'ready') this.events?.publish({ type: 'agent.online', agent: agentView(row, true) }, { agentId: row.id });
     // Sessions the database thinks are open but the agent no longer holds ended while it was away.
     await this.prisma.terminalSession
       .updateMany({
@@ -99,8 +119,12 @@ export class AgentHub {
     if (this.links.get(link.agentId) !== link) return; // replaced: the newer link owns presence
     this.links.delete(link.agentId);
     this.runHooks?.onAgentGone(link.agentId);
-    this.prisma.agent
+    void this.prisma.agent
       .updateMany({ where: { id: link.agentId }, data: { status: 'offline', lastSeenAt: new Date() } })
+      .then(() => this.prisma.agent.findUnique({ where: { id: link.agentId } }))
+      .then((row) => {
+        if (row && !this.links.has(row.id)) this.events?.publish({ type: 'agent.offline', agent: agentView(row, false) }, { agentId: row.id });
+      })
       .catch((err) => log.warn('could not record agent offline', { agent: link.agentName, err: err.message }));
   }
 }

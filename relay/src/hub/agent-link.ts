@@ -16,6 +16,7 @@ import {
   parseControlMessage,
   type AgentHello,
   type AgentToRelay,
+  type HostMetrics,
   type RelayToAgent,
 } from '@rexec/shared';
 import { TokenBucket } from '../rate-limit.js';
@@ -39,6 +40,8 @@ export interface AgentLinkEvents {
   onReady(link: AgentLink, hello: AgentHello): void;
   onSeen(link: AgentLink): void;
   onClosed(link: AgentLink, code: number, reason: string): void;
+  /** A host-metrics sample arrived. */
+  onMetrics(link: AgentLink, sample: HostMetrics): void;
   /** Run traffic goes to the run engine. */
   runs(): RunHooks | undefined;
 }
@@ -58,7 +61,7 @@ export class AgentLink {
 
   constructor(
     readonly agentId: string,
-    readonly agentName: string,
+    public agentName: string,
     private readonly ws: WebSocket,
     private readonly timing: LinkTiming,
     private readonly events: AgentLinkEvents,
@@ -231,6 +234,8 @@ export class AgentLink {
       case 'run_started':
       case 'run_finished':
         return this.events.runs()?.onRunMessage(this, msg);
+      case 'metrics':
+        return this.events.onMetrics(this, msg.sample);
       case 'error':
         log.warn('agent reported an error', { agent: this.agentName, code: msg.code, message: msg.message, ref: msg.ref });
         if (msg.sessionId) this.sessions.get(msg.sessionId)?.onError({ code: msg.code, message: msg.message });

@@ -49,6 +49,10 @@ type RunMessage = Extract<AgentToRelay, { type: 'run_started' | 'run_finished' }
 
 export const RUN_ENGINE_DEFAULTS: RunEngineOptions = { lostAfterMs: 5 * 60_000, watchdogSlackMs: 30_000, flushIntervalMs: 100 };
 
+/** created: queued; updated: started or its facts changed; finished: reached an end state. */
+export type RunChange = 'created' | 'updated' | 'finished';
+export type RunChangeListener = (run: RunView, change: RunChange) => void;
+
 export interface RunWatcher {
   output(stream: Stream, offset: number, data: Uint8Array): void;
   update(run: RunView): void;
@@ -77,6 +81,7 @@ export class RunEngine implements RunHooks {
   private readonly live = new Map<string, LiveRun>();
   private readonly watchers = new Map<string, Set<RunWatcher>>();
   private readonly endedListeners = new Set<(runId: string, status: RunStatus) => void>();
+  private readonly changeListeners = new Set<RunChangeListener>();
   private readonly dispatcher = new CoalescedPass(
     () => this.pumpOnce().catch((err) => log.error('run dispatch failed', { err: (err as Error).message })),
     () => !this.stopped,
@@ -146,8 +151,31 @@ export class RunEngine implements RunHooks {
   async submit(data: Omit<Parameters<PrismaClient['run']['create']>[0]['data'], 'launchSpec' | 'status'>, spec: LaunchSpec, tx?: Prisma.TransactionClient): Promise<RunView> {
     const row = await (tx ?? this.prisma).run.create({ data: { ...data, status: 'queued', launchSpec: this.box.seal(JSON.stringify(spec)) } as never, include: { agentProfile: { select: { name: true } } } });
     log.info('run queued', { run: row.id, agent: row.agentName, by: row.requestedBy });
-    if (!tx) this.pump();
-    return runView(row);
+    const view = runView(row);
+    if (!tx) this.committed([view]);
+    return view;
+  }
+
+  /** Runs submitted inside a transaction that has now committed: announce them and start what can start. */
+  committed(runs: RunView[]): void {
+    for (const r of runs) this.emitChange(r, 'created');
+    this.pump();
+  }
+
+  /** Calls `listener` on every run created, changed or ended through this relay; returns an unsubscribe. */
+  onChange(listener: RunChangeListener): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private emitChange(run: RunView, change: RunChange): void {
+    for (const l of this.changeListeners) {
+      try {
+        l(run, change);
+      } catch (err) {
+        log.warn('run change listener failed', { err: (err as Error).message });
+      }
+    }
   }
 
   /** Calls `listener` once after each run this relay ends (any end state); returns an unsubscribe. */
@@ -512,11 +540,14 @@ export class RunEngine implements RunHooks {
     live.lostTimer.unref();
   }
 
+  /** Tells watchers and change listeners how the run stands now. */
   private async notify(runId: string): Promise<void> {
     const set = this.watchers.get(runId);
-    if (!set?.size) return;
+    if (!set?.size && this.changeListeners.size === 0) return;
     const view = await this.view(runId).catch(() => null);
-    if (view) for (const w of set) w.update(view);
+    if (!view) return;
+    for (const w of set ?? []) w.update(view);
+    this.emitChange(view, isActive(view.status) ? 'updated' : 'finished');
   }
 }
 

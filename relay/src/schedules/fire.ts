@@ -22,6 +22,7 @@ import { newRunId, type RunEngine } from '../runs/run-engine.js';
 import { resolveRun, type ResolvedRun } from '../runs/launch.js';
 import { loadRunnerSettings } from '../runs/settings.js';
 import { log } from '../log.js';
+import type { EventBus } from '../events/event-bus.js';
 
 /** Fires run with the scheduler's own rights; who may target which agents is checked when a schedule is saved. */
 const SCHEDULER_PRINCIPAL: Principal = { kind: 'token', id: 'scheduler', name: 'scheduler', role: 'admin', agentTags: [], userId: null };
@@ -36,6 +37,8 @@ export interface FireDeps {
   engine: RunEngine;
   /** host:pid, recorded on the fire rows this relay claims. */
   relayId: string;
+  /** Live events (schedule.fired). */
+  events?: EventBus | undefined;
 }
 
 export interface FireOutcome {
@@ -183,7 +186,10 @@ export async function claimFire(d: FireDeps, scheduleId: string, fireTime: numbe
     if (isUniqueViolation(err)) return none('taken');
     throw err;
   }
-  if (outcome.runs.length) d.engine.pump();
+  if (outcome.runs.length) d.engine.committed(outcome.runs);
+  if (outcome.fireId && (outcome.status === 'fired' || outcome.status === 'skipped' || outcome.status === 'queued' || outcome.status === 'error')) {
+    d.events?.publish({ type: 'schedule.fired', scheduleId: s.id, name: s.name, status: outcome.status, runIds: outcome.runs.map((r) => r.id) }, { agentId: s.agentId, agentTag: s.agentTag });
+  }
   if (outcome.fireId) {
     const fields = { schedule: s.name, fireTime: at.toISOString(), trigger: opts.trigger, runs: outcome.runs.map((r) => r.id).join(',') || undefined, reason: outcome.reason ?? undefined };
     if (outcome.status === 'fired') log.info('schedule fired', fields);

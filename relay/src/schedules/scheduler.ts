@@ -24,6 +24,7 @@ import type { RunEngine } from '../runs/run-engine.js';
 import { log } from '../log.js';
 import type { Clock } from './clock.js';
 import { compileCron, type CronSpec } from './cron.js';
+import type { EventBus } from '../events/event-bus.js';
 import { claimFire, recordMissed, type FireDeps, type FireOutcome, type ScheduleRow } from './fire.js';
 
 export interface SchedulerOptions {
@@ -49,6 +50,8 @@ export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private readonly passes = new CoalescedPass(() => this.tickOnce(), () => !this.stopped);
   private stopped = true;
+  /** Live events (schedule.fired); set by startScheduling. */
+  events: EventBus | undefined;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -59,7 +62,7 @@ export class Scheduler {
   ) {}
 
   private get deps(): FireDeps {
-    return { prisma: this.prisma, box: this.box, engine: this.engine, relayId: this.relayId };
+    return { prisma: this.prisma, box: this.box, engine: this.engine, relayId: this.relayId, events: this.events };
   }
 
   start(): void {

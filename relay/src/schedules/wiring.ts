@@ -16,10 +16,11 @@ import { WebhookNotifier } from '../notify/webhooks.js';
 import { log } from '../log.js';
 import { DatabaseClock, parseTestClock, systemClock, type Clock } from './clock.js';
 import { Scheduler } from './scheduler.js';
+import type { EventBus } from '../events/event-bus.js';
 
 const CLOCK_SYNC_MS = 10 * 60_000;
 
-export async function startScheduling(prisma: PrismaClient, box: SecretBox, runs: RunEngine, kind: DatabaseKind, cfg: Pick<RelayConfig, 'scheduler' | 'webhooks' | 'runPumpMs'>) {
+export async function startScheduling(prisma: PrismaClient, box: SecretBox, runs: RunEngine, kind: DatabaseKind, cfg: Pick<RelayConfig, 'scheduler' | 'webhooks' | 'runPumpMs'>, events?: EventBus) {
   const timers: NodeJS.Timeout[] = [];
   let clock: Clock = systemClock;
   if (cfg.scheduler.testClock) {
@@ -36,6 +37,7 @@ export async function startScheduling(prisma: PrismaClient, box: SecretBox, runs
     clock = dbClock;
   }
   const scheduler = new Scheduler(prisma, box, runs, clock, cfg.scheduler);
+  scheduler.events = events;
   const notifier = new WebhookNotifier(prisma, box, runs, cfg.webhooks);
   const unsubscribe = runs.onEnded((runId, status) => {
     void recordUsage(prisma, runId).catch((err) => log.warn('could not record run usage', { run: runId, err: (err as Error).message }));

@@ -53,9 +53,16 @@ export interface AccessEffects {
   tokenRevoked(tokenId: string, reason: string): void;
 }
 
-export function accessEffects(live: LiveSockets): AccessEffects {
+/** Closes the person's sockets and, when given, their event streams (which reconnect with the new rights). */
+export function accessEffects(live: LiveSockets, events?: { closeWhere(pred: (p: Principal) => boolean): number }): AccessEffects {
   return {
-    userAccessChanged: (id, reason) => void live.closeUser(id, reason),
-    tokenRevoked: (id, reason) => void live.closeToken(id, reason),
+    userAccessChanged: (id, reason) => {
+      live.closeUser(id, reason);
+      events?.closeWhere((p) => (p.kind === 'user' && p.id === id) || (p.kind === 'token' && p.userId === id));
+    },
+    tokenRevoked: (id, reason) => {
+      live.closeToken(id, reason);
+      events?.closeWhere((p) => p.kind === 'token' && p.id === id);
+    },
   };
 }

@@ -31,6 +31,7 @@ import { followRun } from './run-socket.js';
 import type { LiveSockets } from './live-sockets.js';
 import { auditLog } from '../audit/audit-log.js';
 import { describePrincipal } from '../auth/principal.js';
+import type { EventBus } from '../events/event-bus.js';
 
 export interface UpgradeDeps {
   prisma: PrismaClient;
@@ -38,6 +39,7 @@ export interface UpgradeDeps {
   hub: AgentHub;
   runs: RunEngine;
   liveSockets: LiveSockets;
+  events?: EventBus;
   isOriginAllowed(origin: string): boolean;
 }
 
@@ -129,7 +131,12 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
         const opened = Date.now();
         const actor = describePrincipal(principal);
         void auditLog(deps.prisma).record({ actor, action: 'terminal.open', target: agent.name, ip });
-        ws.once('close', (code) => void auditLog(deps.prisma).record({ actor, action: 'terminal.close', target: agent.name, ip, details: { seconds: Math.round((Date.now() - opened) / 1000), code } }));
+        const terminal = { agentId: agent.id, agentName: agent.name, openedBy: actor };
+        deps.events?.publish({ type: 'terminal.opened', ...terminal }, { agentId: agent.id, owner: actor });
+        ws.once('close', (code) => {
+          void auditLog(deps.prisma).record({ actor, action: 'terminal.close', target: agent.name, ip, details: { seconds: Math.round((Date.now() - opened) / 1000), code } });
+          deps.events?.publish({ type: 'terminal.ended', ...terminal }, { agentId: agent.id, owner: actor });
+        });
         new TerminalBridge(ws, { id: agent.id, name: agent.name }, principal, deps.hub, deps.prisma);
       });
       return;

@@ -67,6 +67,13 @@ export const agentViewSchema = z.object({
 });
 export type AgentView = z.infer<typeof agentViewSchema>;
 
+/** `PATCH /api/agents/{agent}` (admin): rename and/or re-tag. */
+export const updateAgentRequestSchema = z
+  .object({ name: agentNameSchema.optional(), tags: tagsSchema.optional() })
+  .strict()
+  .refine((b) => b.name !== undefined || b.tags !== undefined, 'give "name", "tags" or both');
+export type UpdateAgentRequest = z.infer<typeof updateAgentRequestSchema>;
+
 export const registerAgentResponseSchema = z.object({
   agent: agentViewSchema,
   /** The per-agent credential. Shown once; the relay stores only its hash. */

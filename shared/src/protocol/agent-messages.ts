@@ -3,7 +3,7 @@
  * relay -> agent: hello, shell_start, shell_input, shell_resize, shell_stop, ping, exec, exec_kill,
  *                 run_start, run_kill, run_attach, run_ack, run_forget, error
  * agent -> relay: hello, shell_started, shell_output*, shell_stopped, shell_error, pong,
- *                 exec_started, exec_result, run_started, run_finished, error
+ *                 exec_started, exec_result, run_started, run_finished, metrics, error
  * (*) shell_output, exec and run output travel as binary frames, see ./frames.ts.
  * Run messages are defined in ./run-messages.ts.
  */
@@ -20,6 +20,7 @@ import {
   runStartedSchema,
   runStartSchema,
 } from './run-messages.js';
+import { metricsMessageSchema } from './metrics.js';
 
 const errorMessage = z.object({
   type: z.literal('error'),
@@ -151,6 +152,7 @@ export const agentToRelaySchema = z.discriminatedUnion('type', [
   execResultSchema,
   runStartedSchema,
   runFinishedSchema,
+  metricsMessageSchema,
   errorMessage,
 ]);
 export type AgentToRelay = z.infer<typeof agentToRelaySchema>;

@@ -36,6 +36,9 @@
  *   3: runs (./run-messages.ts): run_start / run_kill / run_attach / run_ack / run_forget,
  *      run_started / run_finished, `hello.runs`, RunStdout / RunStderr frames. Runs outlive the
  *      link: the agent buffers their output until a relay attaches and acknowledges it.
+ *   (3, no bump) `metrics` (./metrics.ts), agent -> relay, host metrics every few seconds. An
+ *      older relay answers `error` (unknown_message, ref "metrics"); the agent then stops sending
+ *      metrics on that link, so nothing else changes for it.
  */
 export const PROTOCOL_VERSION = 3;
 

@@ -159,6 +159,27 @@ export function LineChart({ data, title, format, testid, empty = 'No runs in thi
   );
 }
 
+/**
+ * A small line of recent values (host metrics), scaled to `max` (default: the largest value).
+ * No axes: the figure next to it says the current value.
+ */
+export function Sparkline({ values, title, max, testid }: { values: number[]; title: string; max?: number; testid?: string }) {
+  const w = 120;
+  const h = 28;
+  if (values.length < 2) return <svg class="chart sparkline" viewBox={`0 0 ${w} ${h}`} role="img" aria-label={title} data-testid={testid} data-points={values.length} />;
+  const top = Math.max(max ?? 0, ...values, 1e-9);
+  const step = w / (values.length - 1);
+  const y = (v: number) => h - 2 - (Math.max(0, v) / top) * (h - 4);
+  const d = values.map((v, i) => `${i ? 'L' : 'M'}${(i * step).toFixed(1)},${y(v).toFixed(1)}`).join('');
+  return (
+    <svg class="chart sparkline" viewBox={`0 0 ${w} ${h}`} preserveAspectRatio="none" role="img" aria-label={title} data-testid={testid} data-points={values.length}>
+      <title>{title}</title>
+      <path class="area" d={`${d}L${w},${h}L0,${h}Z`} />
+      <path class="line" d={d} />
+    </svg>
+  );
+}
+
 function niceMax(v: number): number {
   const p = 10 ** Math.floor(Math.log10(v));
   for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;

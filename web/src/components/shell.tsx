@@ -8,6 +8,9 @@ import { navigate, type RouteName } from '../nav.js';
 import { clearSession, getSession } from '../session.js';
 import { nextThemePref, onThemeChange, setThemePref, themePref, type ThemePref } from '../theme.js';
 import { Icon, Toasts } from './ui.js';
+import { LiveIndicator, useLiveEvents } from './live.js';
+import { restartEvents } from '../events.js';
+import { clearSignedOutNotice } from '../session-keeper.js';
 
 interface NavItem {
   path: string;
@@ -34,6 +37,8 @@ export const NAV: NavItem[] = [
 
 export function logout(): void {
   clearSession();
+  clearSignedOutNotice();
+  restartEvents();
   navigate('/login', { replace: true });
 }
 
@@ -87,6 +92,8 @@ function useGoKeys(): void {
 export function Shell({ route, children, fill }: { route: RouteName; children: ComponentChildren; fill?: boolean }) {
   const s = getSession();
   useGoKeys();
+  // Keeps the shared event stream open while signed in, so the sidebar shows its state on every page.
+  useLiveEvents([], () => {});
   return (
     <div class="shell">
       <nav class="sidebar" aria-label="Main">
@@ -113,6 +120,7 @@ export function Shell({ route, children, fill }: { route: RouteName; children: C
           ))}
         </ul>
         <div class="sidebar-foot">
+          <LiveIndicator />
           <ThemeToggle />
           {s ? (
             <a class="nav-link" href="#/change-password" data-testid="change-password-link" title={`Signed in as ${s.user.username} (${s.user.role}) — change password`}>

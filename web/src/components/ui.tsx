@@ -98,7 +98,7 @@ export function PageHead({ title, sub, children }: { title: string; sub?: Compon
       <h1>{title}</h1>
       {sub ? <span class="summary">{sub}</span> : null}
       <div class="spacer" />
-      {children}
+      {children ? <div class="page-actions">{children}</div> : null}
     </div>
   );
 }
@@ -183,6 +183,24 @@ export function Field({ label, hint, error, children, id }: { label: string; hin
   );
 }
 
+/**
+ * A filter in a `.filters` bar: a label over a select whose first choice ("any", value "") means
+ * no filter. `options` are `[value, label]` pairs.
+ */
+export function FilterSelect({ label, id, value, options, onChange, anyLabel = 'any' }: { label: string; id: string; value: string; options: readonly (readonly [string, string])[]; onChange: (value: string) => void; anyLabel?: string }) {
+  return (
+    <label class="f">
+      {label}
+      <select id={id} value={value} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}>
+        <option value="">{anyLabel}</option>
+        {options.map(([v, l]) => (
+          <option value={v}>{l}</option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 // ---- toasts --------------------------------------------------------------------------------
 
 interface ToastItem {
@@ -255,6 +273,33 @@ export function useAsync<T>(fn: (signal: AbortSignal) => Promise<T>, deps: unkno
   }, [...deps, n]);
   const reload = useCallback(() => setN((x) => x + 1), []);
   return { data, error, loading, reload };
+}
+
+/**
+ * Actions on table rows (enable, run now, reset, ...): which row is busy, and the error of the
+ * last action shown in that row. `act(id, fn)` runs `fn`, then `reload`, or keeps its error.
+ */
+export function useRowActions(reload: () => void): {
+  busy: string;
+  rowError: { id: string; text: string } | null;
+  setRowError: (e: { id: string; text: string } | null) => void;
+  act: (id: string, fn: () => Promise<void>) => Promise<void>;
+} {
+  const [busy, setBusy] = useState('');
+  const [rowError, setRowError] = useState<{ id: string; text: string } | null>(null);
+  const act = async (id: string, fn: () => Promise<void>) => {
+    setBusy(id);
+    setRowError(null);
+    try {
+      await fn();
+      reload();
+    } catch (err) {
+      setRowError({ id, text: errorText(err) });
+    } finally {
+      setBusy('');
+    }
+  };
+  return { busy, rowError, setRowError, act };
 }
 
 /** Calls `fn` every `ms` while the tab is visible (and at once when it becomes visible). */

@@ -10,7 +10,7 @@
 import type { UserView } from '@rexec/shared';
 import { useState } from 'preact/hooks';
 import { createUser, errorText, listUsers, resetUserPassword, splitTags, updateUser } from '../api.js';
-import { ErrorBanner, Field, Icon, Modal, Spinner, copyText, shortDate, toast, useAsync, useNow } from '../components/ui.js';
+import { ErrorBanner, Field, Icon, Modal, Spinner, copyText, shortDate, toast, useAsync, useNow, useRowActions } from '../components/ui.js';
 import { getSession } from '../session.js';
 
 const ROLES = ['viewer', 'operator', 'admin'] as const;
@@ -21,22 +21,11 @@ export function UsersSection() {
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<UserView | null>(null);
   const [secret, setSecret] = useState<{ username: string; password: string; reset: boolean } | null>(null);
-  const [rowError, setRowError] = useState<{ id: string; text: string } | null>(null);
-  const [busy, setBusy] = useState('');
   const me = getSession()?.user.username;
 
-  const act = async (u: UserView, fn: () => Promise<void>) => {
-    setBusy(u.id);
-    setRowError(null);
-    try {
-      await fn();
-      users.reload();
-    } catch (err) {
-      setRowError({ id: u.id, text: errorText(err) });
-    } finally {
-      setBusy('');
-    }
-  };
+  const rows = useRowActions(users.reload);
+  const { busy, rowError, setRowError } = rows;
+  const act = (u: UserView, fn: () => Promise<void>) => rows.act(u.id, fn);
 
   return (
     <section class="section" data-section="users">

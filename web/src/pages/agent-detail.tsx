@@ -1,17 +1,23 @@
 /**
- * One agent (`#/agents/{id}`): facts, open terminal sessions and who is attached, actions (open a
- * terminal, run here, rotate the credential, delete). `#/agents/new` is "Add agent": a
+ * One agent (`#/agents/{id}`): facts, live host metrics with sparklines, open terminal sessions
+ * and who is attached, actions (open a terminal, run here; admins: rename and re-tag in place,
+ * rotate or revoke the credential, delete). Everything follows the event stream. `#/agents/new` is "Add agent": a
  * single-use enrollment token (`rxe_…`, expiring in minutes) and the relay's ready-to-paste
  * install and register commands.
  *
- * Test hooks: `#agent-detail`, `#agent-sessions`, `#agent-delete`, `#agent-rotate`,
+ * Test hooks: `#agent-detail`, `#agent-sessions`, `#agent-delete`, `#agent-rotate`, `#agent-revoke`,
+ * `#agent-edit`, `#agent-edit-name`, `#agent-edit-tags`, `#agent-edit-save`, `#agent-metrics`
+ * (`data-samples`), `[data-testid=metric-cpu|metric-memory|metric-disk|metric-load|metric-net]`,
  * `#add-agent`, `#add-agent-tags`, `#add-agent-minutes`, `#create-enrollment`, `#install-command`,
  * `#register-command`, `[data-testid=enrollment-note]`.
  */
-import type { EnrollmentResponse } from '@rexec/shared';
-import { useState } from 'preact/hooks';
-import { createEnrollmentToken, deleteAgent, getAgent, listSessions, rotateAgentCredential, splitTags } from '../api.js';
-import { Confirm, ErrorBanner, Field, Icon, Modal, PageHead, Spinner, copyText, shortDate, toast, useAsync, useNow, usePoll } from '../components/ui.js';
+import type { AgentView, EnrollmentResponse, HostMetrics } from '@rexec/shared';
+import { useEffect, useState } from 'preact/hooks';
+import { agentMetrics, createEnrollmentToken, deleteAgent, errorText, getAgent, listSessions, revokeAgentCredential, rotateAgentCredential, splitTags, updateAgent } from '../api.js';
+import { Confirm, ErrorBanner, Field, Icon, Modal, PageHead, Spinner, copyText, shortDate, toast, useAsync, useNow } from '../components/ui.js';
+import { useLiveEvents, useLiveRefresh } from '../components/live.js';
+import { Sparkline } from '../components/charts.js';
+import { getSession } from '../session.js';
 import { countdown } from '../schedules-api.js';
 import { relativeTime } from '../dom.js';
 import { href, navigate, terminalRoute } from '../nav.js';
@@ -24,13 +30,21 @@ export function AgentDetailPage({ agentId }: { agentId: string }) {
 function AgentDetail({ agentId }: { agentId: string }) {
   const agent = useAsync((s) => getAgent(agentId, s), [agentId]);
   const sessions = useAsync((s) => listSessions(agentId, s), [agentId]);
-  usePoll(() => {
-    agent.reload();
-    sessions.reload();
-  }, 5000);
-  const [confirm, setConfirm] = useState<'delete' | 'rotate' | null>(null);
+  const [live, setLive] = useState<AgentView | null>(null);
+  const [gone, setGone] = useState(false);
+  const isAdmin = getSession()?.user.role === 'admin';
+  const id = agent.data?.id ?? agentId;
+  // Live: presence and renames patch the page; terminal connections refresh the sessions list.
+  useLiveEvents(['agent.online', 'agent.offline', 'agent.updated', 'agent.deleted'], (e) => {
+    if (e.type === 'agent.deleted') return e.agentId === id && setGone(true);
+    if ('agent' in e && e.agent.id === id) setLive(e.agent);
+  }, agent.reload);
+  useLiveRefresh(['terminal.opened', 'terminal.ended'], sessions.reload, (e) => 'agentId' in e && e.agentId === id);
+  useLiveRefresh([], agent.reload);
+  const [confirm, setConfirm] = useState<'delete' | 'rotate' | 'revoke' | null>(null);
   const [credential, setCredential] = useState<string | null>(null);
-  const a = agent.data;
+  const fetched = agent.data;
+  const a = live && fetched && live.id === fetched.id ? live : fetched;
   if (!a) {
     return (
       <div class="page">
@@ -45,7 +59,7 @@ function AgentDetail({ agentId }: { agentId: string }) {
       <div class="crumbs">
         <a href="#/agents">Agents</a> / {a.name}
       </div>
-      <PageHead title={a.name} sub={<span class={`badge ${online ? 'badge-online' : 'badge-offline'}`}>{a.status}</span>}>
+      <PageHead title={a.name} sub={<span class={`badge ${online ? 'badge-online' : 'badge-offline'}`} data-testid="agent-status">{a.status}</span>}>
         {online ? (
           <a class="btn btn-primary" href={`#${terminalRoute(a.id)}`} data-action="open-terminal">
             <Icon name="terminal" size={14} /> Open terminal
@@ -54,19 +68,28 @@ function AgentDetail({ agentId }: { agentId: string }) {
         <a class="btn" href={href('/run', { agent: a.id })}>
           <Icon name="run" size={14} /> Run here
         </a>
-        <button type="button" class="btn" id="agent-rotate" onClick={() => setConfirm('rotate')}>
-          Rotate credential
-        </button>
-        <button type="button" class="btn btn-danger" id="agent-delete" onClick={() => setConfirm('delete')}>
-          <Icon name="trash" size={14} /> Delete
-        </button>
+        {isAdmin ? (
+          <>
+            <button type="button" class="btn" id="agent-rotate" onClick={() => setConfirm('rotate')}>
+              Rotate credential
+            </button>
+            <button type="button" class="btn btn-danger" id="agent-revoke" onClick={() => setConfirm('revoke')}>
+              Revoke
+            </button>
+            <button type="button" class="btn btn-danger" id="agent-delete" onClick={() => setConfirm('delete')}>
+              <Icon name="trash" size={14} /> Delete
+            </button>
+          </>
+        ) : null}
       </PageHead>
+      {gone ? <p class="banner banner-warn" role="alert">This agent was deleted. <a href="#/agents">Back to the agents</a></p> : null}
       <div class="detail-grid">
         <section class="panel">
           <div class="panel-head">
             <h2>System</h2>
           </div>
           <div class="panel-body">
+            <AgentIdentity agent={a} editable={isAdmin} onSaved={setLive} />
             <dl class="kv">
               <dt>Host name</dt>
               <dd>{a.hostname || '—'}</dd>
@@ -78,8 +101,6 @@ function AgentDetail({ agentId }: { agentId: string }) {
               <dd class="mono">{a.shell || 'default'}</dd>
               <dt>Agent version</dt>
               <dd>{a.version || '—'}</dd>
-              <dt>Tags</dt>
-              <dd>{a.tags.length ? a.tags.map((t) => <span class="chip">{t}</span>) : '—'}</dd>
               <dt>{online ? 'Connected' : 'Last seen'}</dt>
               <dd>{online ? shortDate(a.connectedAt) : relativeTime(a.lastSeenAt)}</dd>
               <dt>Registered</dt>
@@ -91,9 +112,9 @@ function AgentDetail({ agentId }: { agentId: string }) {
                 </>
               ) : null}
             </dl>
-            <p class="hint">Host metrics appear here once agents report them (not in this agent version). Renaming and re-tagging are done on the server: <code>rexec-agent register --force --name … --tags …</code>.</p>
           </div>
         </section>
+        <HostMetricsPanel agentId={a.id} online={online} />
         <section class="panel">
           <div class="panel-head">
             <h2>Open terminal sessions</h2>
@@ -137,6 +158,20 @@ function AgentDetail({ agentId }: { agentId: string }) {
           Delete <strong>{a.name}</strong>? Its link is closed and its credential stops working; the agent has to register again. Past runs stay in the history.
         </Confirm>
       ) : null}
+      {confirm === 'revoke' ? (
+        <Confirm
+          title="Revoke credential"
+          confirmLabel="Revoke"
+          danger
+          onClose={() => setConfirm(null)}
+          onConfirm={async () => {
+            await revokeAgentCredential(a.id);
+            toast(`Revoked the credential of ${a.name}`);
+          }}
+        >
+          Revoke the credential of <strong>{a.name}</strong>? Its link closes at once and it cannot connect again until it is registered anew. The agent stays in the list with its history.
+        </Confirm>
+      ) : null}
       {confirm === 'rotate' ? (
         <Confirm
           title="Rotate credential"
@@ -161,6 +196,144 @@ function AgentDetail({ agentId }: { agentId: string }) {
       ) : null}
     </div>
   );
+}
+
+/** Name and tags; admins edit them in place (PATCH /api/agents/{id}; a taken name is shown here). */
+function AgentIdentity({ agent, editable, onSaved }: { agent: AgentView; editable: boolean; onSaved: (a: AgentView) => void }) {
+  const [editing, setEditing] = useState(false);
+  const [name, setName] = useState(agent.name);
+  const [tags, setTags] = useState(agent.tags.join(', '));
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const start = () => {
+    setName(agent.name);
+    setTags(agent.tags.join(', '));
+    setError(null);
+    setEditing(true);
+  };
+  const save = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const saved = await updateAgent(agent.id, { name: name.trim(), tags: splitTags(tags) });
+      onSaved(saved);
+      setEditing(false);
+      toast(`Saved ${saved.name}`);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (!editing) {
+    return (
+      <div class="identity" id="agent-identity">
+        <div class="identity-row">
+          <span class="muted small">Tags</span>
+          <span class="grow" data-testid="agent-tags">
+            {agent.tags.length ? agent.tags.map((t) => <span class="chip" data-tag={t}>{t}</span>) : <span class="muted">none</span>}
+          </span>
+          {editable ? (
+            <button type="button" class="btn btn-small" id="agent-edit" onClick={start}>
+              <Icon name="edit" size={12} /> Rename or tag
+            </button>
+          ) : null}
+        </div>
+      </div>
+    );
+  }
+  return (
+    <form
+      class="identity identity-edit form-row"
+      id="agent-identity"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      <Field label="Name" id="agent-edit-name" error={error ? errorText(error) : null}>
+        <input id="agent-edit-name" type="text" value={name} maxLength={64} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+      </Field>
+      <Field label="Tags" id="agent-edit-tags" hint="Comma separated">
+        <input id="agent-edit-tags" type="text" value={tags} onInput={(e) => setTags((e.target as HTMLInputElement).value)} />
+      </Field>
+      <div class="form-actions">
+        <button type="submit" class="btn btn-primary" id="agent-edit-save" disabled={busy}>
+          Save
+        </button>
+        <button type="button" class="btn" id="agent-edit-cancel" onClick={() => setEditing(false)}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function gib(n: number): string {
+  return n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GiB` : `${Math.round(n / 1024 ** 2)} MiB`;
+}
+function rate(n: number | null): string {
+  if (n === null) return '—';
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB/s` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB/s` : `${Math.round(n)} B/s`;
+}
+function uptime(s: number): string {
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return d ? `${d} d ${h} h` : h ? `${h} h ${m} min` : `${m} min`;
+}
+
+/** Live host metrics: the current figures with a sparkline of the last minutes each. */
+function HostMetricsPanel({ agentId, online }: { agentId: string; online: boolean }) {
+  const initial = useAsync((s) => agentMetrics(agentId, s), [agentId]);
+  const [samples, setSamples] = useState<HostMetrics[]>([]);
+  useEffect(() => {
+    if (initial.data) setSamples((cur) => mergeSamples(initial.data!, cur));
+  }, [initial.data]);
+  useLiveEvents(['agent.metrics'], (e) => {
+    if (e.type === 'agent.metrics' && e.agentId === agentId) setSamples((cur) => mergeSamples(cur, [e.sample]));
+  }, initial.reload);
+  const last = samples[samples.length - 1];
+  const series = (f: (m: HostMetrics) => number | null) => samples.map(f).filter((v): v is number => v !== null);
+  const figure = (testid: string, label: string, value: string, spark: number[] | null, sub?: string, max?: number) => (
+    <div class="metric" data-testid={testid}>
+      <div class="metric-label">{label}</div>
+      <div class="metric-value">{value}</div>
+      {sub ? <div class="muted small">{sub}</div> : null}
+      {spark ? <Sparkline values={spark} title={`${label}, last ${spark.length} samples`} {...(max !== undefined ? { max } : {})} /> : null}
+    </div>
+  );
+  return (
+    <section class="panel" id="agent-metrics" data-samples={samples.length}>
+      <div class="panel-head">
+        <h2>Host metrics</h2>
+        <div class="spacer" />
+        {last ? <span class="muted small" title={new Date(last.ts).toLocaleString()}>updated {relativeTime(new Date(last.ts).toISOString())}</span> : null}
+      </div>
+      <ErrorBanner error={initial.error} />
+      {last ? (
+        <div class="metrics-grid">
+          {figure('metric-cpu', 'CPU', `${last.cpuPercent.toFixed(0)}%`, series((m) => m.cpuPercent), undefined, 100)}
+          {figure('metric-memory', 'Memory', `${Math.round((last.memUsedBytes / Math.max(1, last.memTotalBytes)) * 100)}%`, series((m) => m.memUsedBytes / Math.max(1, m.memTotalBytes) * 100), `${gib(last.memUsedBytes)} of ${gib(last.memTotalBytes)}`, 100)}
+          {figure('metric-disk', 'Disk /', last.diskTotalBytes ? `${Math.round(((last.diskUsedBytes ?? 0) / last.diskTotalBytes) * 100)}%` : '—', null, last.diskTotalBytes ? `${gib(last.diskUsedBytes ?? 0)} of ${gib(last.diskTotalBytes)}` : 'no root file system')}
+          {figure('metric-load', 'Load', last.load.map((l) => l.toFixed(2)).join(' · '), series((m) => m.load[0]), '1 · 5 · 15 min')}
+          {figure('metric-net', 'Network', `↓ ${rate(last.netRxBytesPerSec)}`, series((m) => (m.netRxBytesPerSec ?? 0) + (m.netTxBytesPerSec ?? 0)), `↑ ${rate(last.netTxBytesPerSec)}`)}
+          {figure('metric-uptime', 'Uptime', uptime(last.uptimeSeconds), null)}
+        </div>
+      ) : (
+        <p class="panel-body muted" data-testid="metrics-empty">
+          {online ? 'Waiting for the first sample. Agents report every 10 s by default (metrics_interval; 0 turns it off); older agents do not report metrics.' : 'The agent is offline; metrics appear when it reports again.'}
+        </p>
+      )}
+    </section>
+  );
+}
+
+/** Samples in time order without duplicates, the last 60. */
+function mergeSamples(a: HostMetrics[], b: HostMetrics[]): HostMetrics[] {
+  const byTs = new Map<number, HostMetrics>();
+  for (const m of [...a, ...b]) byTs.set(m.ts, m);
+  return [...byTs.values()].sort((x, y) => x.ts - y.ts).slice(-60);
 }
 
 function AddAgent() {

@@ -1,7 +1,7 @@
 /**
  * Dashboard: agents online/offline, active runs (live), the last runs, recent failures, the next
  * scheduled run with a countdown (when the relay has schedules), and a quick run of the most used
- * saved prompt. Polls every 2 s while runs are active, 8 s otherwise.
+ * saved prompt. Live: run, agent and schedule events refresh what they touch (no polling).
  *
  * Test hooks: `[data-testid=dashboard]`, `agents-online`, `agents-offline`, `active-runs`,
  * `last-runs`, `recent-failures`, `next-schedule`, `#quick-run`.
@@ -9,7 +9,8 @@
 import { useState } from 'preact/hooks';
 import type { PromptView, RunView } from '@rexec/shared';
 import { activeRuns, errorText, listPrompts, listRuns, startRun } from '../api.js';
-import { ErrorBanner, Icon, PageHead, StatusBadge, clock, duration, elapsedOf, toast, useAsync, useNow, usePoll } from '../components/ui.js';
+import { ErrorBanner, Icon, PageHead, StatusBadge, clock, duration, elapsedOf, toast, useAsync, useNow } from '../components/ui.js';
+import { RUN_EVENTS, SCHEDULE_EVENTS, useLiveRefresh } from '../components/live.js';
 import { relativeTime } from '../dom.js';
 import { useAgents } from '../data.js';
 import { href, navigate } from '../nav.js';
@@ -39,17 +40,13 @@ export function DashboardPage(_props: { query?: URLSearchParams }) {
   const recent = useAsync((s) => listRuns({ limit: 200 }, s), []);
   const prompts = useAsync((s) => listPrompts({}, s), []);
   const sched = useAsync(async () => ((await schedulesAvailable()) ? listSchedules() : null), []);
-  const busy = (active.data?.length ?? 0) > 0;
-  usePoll(
-    () => {
-      active.reload();
-      last.reload();
-      failures.reload();
-    },
-    busy ? 2000 : 8000,
-    [busy],
-  );
-  usePoll(() => sched.reload(), 30_000);
+  useLiveRefresh(RUN_EVENTS, () => {
+    active.reload();
+    last.reload();
+    failures.reload();
+    recent.reload();
+  });
+  useLiveRefresh(SCHEDULE_EVENTS, () => sched.reload());
   const now = useNow(1000);
   const [starting, setStarting] = useState(false);
 

@@ -1,7 +1,7 @@
 /**
  * History: every run, filtered (text, status, trigger, agent, profile, directory, date range),
  * sorted, paginated, exported as JSON. Filters live in the URL (`#/history?status=failed&page=2`)
- * so a view can be bookmarked or shared; the table refreshes by itself while runs are active.
+ * so a view can be bookmarked or shared; the table follows run events live.
  *
  * Test hooks: `#history-table`, `tr[data-run-id]`, `#history-q`, `#filter-status`,
  * `#filter-trigger`, `#filter-agent`, `#filter-profile`, `#filter-dir`, `#filter-from`,
@@ -10,7 +10,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { RUN_STATUSES, type RunListQuery } from '@rexec/shared';
 import { errorText, exportRuns, listRuns, saveBlob } from '../api.js';
-import { Empty, ErrorBanner, Icon, PageHead, Spinner, StatusBadge, duration, elapsedOf, isActiveStatus, shortDate, toast, useAsync, useNow, usePoll } from '../components/ui.js';
+import { Empty, ErrorBanner, FilterSelect, Icon, PageHead, Spinner, StatusBadge, duration, elapsedOf, shortDate, toast, useAsync, useNow } from '../components/ui.js';
+import { RUN_EVENTS, useLiveRefresh } from '../components/live.js';
 import { useAgents, useProfiles } from '../data.js';
 import { href, navigate } from '../nav.js';
 
@@ -32,7 +33,7 @@ export function HistoryPage({ query }: { query: URLSearchParams }) {
   const order = get('order') === 'asc' ? 'asc' : 'desc';
   const [text, setText] = useState(get('q'));
   const [dirText, setDirText] = useState(get('dir'));
-  const { agents } = useAgents(15_000);
+  const { agents } = useAgents();
   const { profiles } = useProfiles();
   const now = useNow(1000);
 
@@ -52,8 +53,8 @@ export function HistoryPage({ query }: { query: URLSearchParams }) {
   };
   const key = query.toString();
   const data = useAsync((signal) => listRuns(q, signal), [key]);
-  const anyActive = data.data?.items.some((r) => isActiveStatus(r.status)) ?? false;
-  usePoll(() => data.reload(), anyActive ? 2000 : 10_000, [key, anyActive]);
+  // Live: a run created, started or ended refreshes the page of results (debounced).
+  useLiveRefresh(RUN_EVENTS, () => data.reload());
 
   const set = (patch: Record<string, string | undefined>, keepPage = false) => {
     const next: Record<string, string | undefined> = {};
@@ -113,42 +114,10 @@ export function HistoryPage({ query }: { query: URLSearchParams }) {
           Search prompts
           <input id="history-q" type="search" value={text} placeholder="text in the prompt" onInput={(e) => setText((e.target as HTMLInputElement).value)} />
         </label>
-        <label class="f">
-          Status
-          <select id="filter-status" value={get('status')} onChange={(e) => set({ status: (e.target as HTMLSelectElement).value || undefined })}>
-            <option value="">any</option>
-            {RUN_STATUSES.map((s) => (
-              <option value={s}>{s}</option>
-            ))}
-            <option value="failed,timeout,lost">any failure</option>
-          </select>
-        </label>
-        <label class="f">
-          Trigger
-          <select id="filter-trigger" value={get('trigger')} onChange={(e) => set({ trigger: (e.target as HTMLSelectElement).value || undefined })}>
-            <option value="">any</option>
-            <option value="manual">manual</option>
-            <option value="schedule">schedule</option>
-          </select>
-        </label>
-        <label class="f">
-          Agent
-          <select id="filter-agent" value={get('agent')} onChange={(e) => set({ agent: (e.target as HTMLSelectElement).value || undefined })}>
-            <option value="">any</option>
-            {agents?.map((a) => (
-              <option value={a.id}>{a.name}</option>
-            ))}
-          </select>
-        </label>
-        <label class="f">
-          Profile
-          <select id="filter-profile" value={get('profile')} onChange={(e) => set({ profile: (e.target as HTMLSelectElement).value || undefined })}>
-            <option value="">any</option>
-            {profiles?.map((p) => (
-              <option value={p.id}>{p.name}</option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect label="Status" id="filter-status" value={get('status')} onChange={(v) => set({ status: v || undefined })} options={[...RUN_STATUSES.map((x) => [x, x] as const), ['failed,timeout,lost', 'any failure']]} />
+        <FilterSelect label="Trigger" id="filter-trigger" value={get('trigger')} onChange={(v) => set({ trigger: v || undefined })} options={[['manual', 'manual'], ['schedule', 'schedule']]} />
+        <FilterSelect label="Agent" id="filter-agent" value={get('agent')} onChange={(v) => set({ agent: v || undefined })} options={(agents ?? []).map((a) => [a.id, a.name] as const)} />
+        <FilterSelect label="Profile" id="filter-profile" value={get('profile')} onChange={(v) => set({ profile: v || undefined })} options={(profiles ?? []).map((p) => [p.id, p.name] as const)} />
         <label class="f">
           Directory
           <input id="filter-dir" type="text" class="mono-input" value={dirText} placeholder="/srv/…" onInput={(e) => setDirText((e.target as HTMLInputElement).value)} />

@@ -10,7 +10,8 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { ProfileView, PromptView } from '@rexec/shared';
 import { createPrompt, deletePrompt, listPrompts, updatePrompt, type PromptInput } from '../api.js';
-import { Confirm, Empty, ErrorBanner, Field, Icon, Modal, PageHead, ProfileIcon, Spinner, StatusBadge, toast, useAsync } from '../components/ui.js';
+import { Confirm, Empty, ErrorBanner, Field, FilterSelect, Icon, Modal, PageHead, ProfileIcon, Spinner, StatusBadge, toast, useAsync } from '../components/ui.js';
+import { useLiveRefresh } from '../components/live.js';
 import { relativeTime } from '../dom.js';
 import { useProfiles } from '../data.js';
 import { href } from '../nav.js';
@@ -33,6 +34,8 @@ export function PromptsPage() {
   const data = useAsync((signal) => listPrompts({ q: qApplied || undefined, tag: tag || undefined, profile: profile || undefined, directory: dir || undefined }, signal), [qApplied, tag, profile, dir]);
   // Tags and directories to filter by come from all prompts (unfiltered list).
   const all = useAsync((signal) => listPrompts({}, signal), [data.data]);
+  // A saved prompt's last run status follows runs as they end.
+  useLiveRefresh(['run.finished'], data.reload, (e) => 'run' in e && !!e.run.promptId);
   const tags = useMemo(() => [...new Set(all.data?.items.flatMap((p) => p.tags) ?? [])].sort(), [all.data]);
   const dirs = useMemo(() => [...new Set(all.data?.items.map((p) => p.workingDirectory).filter(Boolean) ?? [])].sort(), [all.data]);
   const byId = new Map((profiles ?? []).map((p) => [p.id, p]));
@@ -59,33 +62,9 @@ export function PromptsPage() {
           Search
           <input id="prompts-q" type="search" value={q} placeholder="name or text" onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
         </label>
-        <label class="f">
-          Tag
-          <select id="prompts-tag" value={tag} onChange={(e) => setTag((e.target as HTMLSelectElement).value)}>
-            <option value="">any</option>
-            {tags.map((t) => (
-              <option value={t}>{t}</option>
-            ))}
-          </select>
-        </label>
-        <label class="f">
-          Profile
-          <select id="prompts-profile" value={profile} onChange={(e) => setProfile((e.target as HTMLSelectElement).value)}>
-            <option value="">any</option>
-            {profiles?.map((p) => (
-              <option value={p.id}>{p.name}</option>
-            ))}
-          </select>
-        </label>
-        <label class="f">
-          Directory
-          <select id="prompts-dir" value={dir} onChange={(e) => setDir((e.target as HTMLSelectElement).value)}>
-            <option value="">any</option>
-            {dirs.map((d) => (
-              <option value={d}>{d}</option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect label="Tag" id="prompts-tag" value={tag} onChange={setTag} options={tags.map((t) => [t, t] as const)} />
+        <FilterSelect label="Profile" id="prompts-profile" value={profile} onChange={setProfile} options={(profiles ?? []).map((p) => [p.id, p.name] as const)} />
+        <FilterSelect label="Directory" id="prompts-dir" value={dir} onChange={setDir} options={dirs.map((d) => [d, d] as const)} />
       </div>
       {selected.size ? (
         <div class="bulkbar" data-testid="bulkbar">

@@ -16,20 +16,19 @@
 import type { AgentView, PromptView, ScheduleConflict } from '@rexec/shared';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, errorText, listAgents, listPrompts } from '../api.js';
-import { Confirm, Empty, ErrorBanner, Field, Icon, Modal, NotAvailable, PageHead, Spinner, StatusBadge, toast, useAsync, useNow, usePoll } from '../components/ui.js';
+import { Confirm, Empty, ErrorBanner, Field, Icon, Modal, NotAvailable, PageHead, Spinner, StatusBadge, toast, useAsync, useNow, useRowActions } from '../components/ui.js';
+import { SCHEDULE_EVENTS, useLiveRefresh } from '../components/live.js';
 import { href, navigate } from '../nav.js';
 import { countdown, createSchedule, cronInWords, deleteSchedule, listSchedules, previewCron, runScheduleNow, schedulesAvailable, setScheduleEnabled, updateSchedule, type ScheduleView } from '../schedules-api.js';
 
 export function SchedulesPage({ query }: { query?: URLSearchParams }) {
   const avail = useAsync(() => schedulesAvailable(), []);
   const data = useAsync(async () => ((await schedulesAvailable()) ? listSchedules() : null), []);
-  usePoll(() => avail.data && data.reload(), 15_000, [avail.data]);
+  useLiveRefresh([...SCHEDULE_EVENTS, 'run.created', 'run.finished'], () => avail.data && data.reload(), (e) => !('run' in e) || !!e.run.scheduleId);
   const now = useNow(1000);
-  const [busy, setBusy] = useState('');
   const presetPrompt = query?.get('prompt') ?? '';
   const [editing, setEditing] = useState<ScheduleView | 'new' | null>(presetPrompt ? 'new' : null);
   const [warnings, setWarnings] = useState<{ name: string; items: ScheduleConflict[] } | null>(null);
-  const [rowError, setRowError] = useState<{ id: string; text: string } | null>(null);
   const [deleting, setDeleting] = useState<ScheduleView | null>(null);
 
   if (avail.loading && avail.data === undefined)
@@ -52,18 +51,9 @@ export function SchedulesPage({ query }: { query?: URLSearchParams }) {
     setEditing(null);
     if (presetPrompt) navigate('/schedules', { replace: true });
   };
-  const act = async (s: ScheduleView, fn: () => Promise<void>) => {
-    setBusy(s.id);
-    setRowError(null);
-    try {
-      await fn();
-      data.reload();
-    } catch (err) {
-      setRowError({ id: s.id, text: errorText(err) });
-    } finally {
-      setBusy('');
-    }
-  };
+  const rows = useRowActions(data.reload);
+  const { busy, rowError, setRowError } = rows;
+  const act = (s: ScheduleView, fn: () => Promise<void>) => rows.act(s.id, fn);
   return (
     <div class="page page-wide">
       <PageHead title="Schedules" sub={data.data ? `${items.length} schedule${items.length === 1 ? '' : 's'}` : undefined}>

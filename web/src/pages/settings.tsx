@@ -105,7 +105,7 @@ export function SettingsPage() {
 }
 
 function TestProfile({ profile, onClose }: { profile: ProfileView; onClose: () => void }) {
-  const { agents } = useAgents(10_000);
+  const { agents } = useAgents();
   const [agent, setAgent] = useState('');
   const [dir, setDir] = useState('');
   const [busy, setBusy] = useState(false);

@@ -1,14 +1,16 @@
 /**
  * Agents list: status, host facts, tags, last seen, and "Open terminal" for online agents.
- * Polls the relay every few seconds; relative times tick every second without a refetch.
- * Cards are rebuilt only when an agent's data changed, so a poll never steals focus or hover.
+ * Live: agent events (online, offline, renamed, deleted) patch the list in place; a slow safety
+ * refresh catches anything else. Relative times tick every second without a refetch. Cards are
+ * rebuilt only when an agent's data changed, so an update never steals focus or hover.
  */
 import type { AgentView } from '@rexec/shared';
 import { ApiError, listAgents } from '../api.js';
 import { h, relativeTime, type Disposables } from '../dom.js';
 import { terminalRoute } from '../nav.js';
-
-const POLL_MS = 4000;
+import { subscribe } from '../events.js';
+import { safetyRefreshMs } from '../components/live.js';
+import { applyAgentEvent } from '../data.js';
 
 export function renderAgents(root: HTMLElement, d: Disposables): void {
   document.title = 'Agents · Rexec';
@@ -114,9 +116,23 @@ export function renderAgents(root: HTMLElement, d: Disposables): void {
 
   d.add(() => inflight?.abort());
   d.listen(filter, 'input', applyFilter);
-  d.interval(() => {
-    if (document.visibilityState === 'visible') void refresh();
-  }, POLL_MS);
+  d.add(
+    subscribe(
+      ['agent.online', 'agent.offline', 'agent.updated', 'agent.deleted'],
+      (e) => {
+        if (!loaded) return;
+        agents = applyAgentEvent(agents, e);
+        render();
+      },
+      () => void refresh(),
+    ),
+  );
+  const safety = safetyRefreshMs();
+  if (safety > 0) {
+    d.interval(() => {
+      if (document.visibilityState === 'visible') void refresh();
+    }, safety);
+  }
   d.interval(tick, 1000);
   d.listen(document, 'visibilitychange', () => {
     if (document.visibilityState === 'visible') void refresh();

@@ -4,6 +4,7 @@ import { h, type Disposables } from '../dom.js';
 import { navigate, routeAfterLogin } from '../nav.js';
 import { setSession } from '../session.js';
 import { authCard } from './chrome.js';
+import { takeSignedOutNotice } from '../session-keeper.js';
 
 export function renderLogin(root: HTMLElement, d: Disposables): void {
   const username = h('input', { id: 'username', name: 'username', type: 'text', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false', maxlength: 64 });
@@ -11,9 +12,12 @@ export function renderLogin(root: HTMLElement, d: Disposables): void {
   const error = h('p', { id: 'login-error', class: 'form-error', role: 'alert', 'data-testid': 'login-error', hidden: true });
   const submit = h('button', { id: 'login-submit', type: 'submit', class: 'btn btn-primary btn-block' }, 'Sign in');
 
+  const why = takeSignedOutNotice();
+  const notice = why ? h('p', { id: 'login-notice', class: 'banner banner-warn', role: 'status', 'data-testid': 'signed-out' }, h('strong', {}, 'Signed out. '), why) : null;
   const form = h(
     'form',
     { id: 'login-form', class: 'form', novalidate: true },
+    notice,
     h('label', { for: 'username' }, 'Username'),
     username,
     h('label', { for: 'password' }, 'Password'),

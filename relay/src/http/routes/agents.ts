@@ -5,7 +5,9 @@ import {
   RexecError,
   execRequestSchema,
   registerAgentRequestSchema,
+  updateAgentRequestSchema,
   LIMITS,
+  type AgentMetricsResponse,
   nudgeRequestSchema,
   type AgentToRelay,
   type ExecEvent,
@@ -23,6 +25,7 @@ import { parseBody } from '../errors.js';
 import { clientIp, principalOf, requireRole } from '../auth-middleware.js';
 import { log } from '../../log.js';
 import { auditLog } from '../../audit/audit-log.js';
+import type { EventBus } from '../../events/event-bus.js';
 
 /** Creates an agent and its credential (shown once); 409 when the name is taken. */
 export async function registerWith(
@@ -31,26 +34,29 @@ export async function registerWith(
   by: string,
   ip: string,
   audit: ReturnType<typeof auditLog>,
+  events?: EventBus,
 ): Promise<{ agent: ReturnType<typeof agentView>; credential: string }> {
   const { secret, hash } = newSecret('agentCredential');
   try {
     const agent = await prisma.agent.create({ data: { ...body, credentialHash: hash } });
     log.info('agent registered', { agent: agent.name, id: agent.id, by });
     await audit.record({ actor: by, action: 'agent.register', target: agent.name, ip, details: { id: agent.id, tags: agent.tags } });
-    return { agent: agentView(agent, false), credential: secret };
+    const view = agentView(agent, false);
+    events?.publish({ type: 'agent.updated', agent: view }, { agentId: agent.id });
+    return { agent: view, credential: secret };
   } catch (err) {
     if ((err as { code?: string }).code === 'P2002') throw new RexecError(ErrorCode.Conflict, `an agent named "${body.name}" already exists`);
     throw err;
   }
 }
 
-export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecService): Router {
+export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecService, events?: EventBus): Router {
   const r = Router();
   const audit = auditLog(prisma);
 
   r.post('/agents/register', requireRole('operator'), async (req, res) => {
     const body = parseBody(registerAgentRequestSchema, req.body);
-    const agent = await registerWith(prisma, body, describePrincipal(principalOf(res)), clientIp(req), audit);
+    const agent = await registerWith(prisma, body, describePrincipal(principalOf(res)), clientIp(req), audit, events);
     res.status(201).json(agent);
   });
 
@@ -68,6 +74,39 @@ export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecSer
     const agent = await findAgent(prisma, String(req.params.agent));
     if (!agent || !canUseAgent(p, agent) || (p.kind !== 'agent' && !hasRole(p, 'viewer'))) throw new RexecError(ErrorCode.NotFound, 'no such agent');
     res.json({ agent: agentView(agent, hub.get(agent.id) !== undefined) });
+  });
+
+  /** Renames and/or re-tags an agent (admin). Names stay unique (409); the live link keeps going under the new name. */
+  r.patch('/agents/:agent', requireRole('admin'), async (req, res) => {
+    const body = parseBody(updateAgentRequestSchema, req.body);
+    const p = principalOf(res);
+    const agent = await findAgent(prisma, String(req.params.agent));
+    if (!agent) throw new RexecError(ErrorCode.NotFound, 'no such agent');
+    const updated = await prisma.agent
+      .update({ where: { id: agent.id }, data: { ...(body.name !== undefined ? { name: body.name } : {}), ...(body.tags !== undefined ? { tags: [...new Set(body.tags)] } : {}) } })
+      .catch((err: unknown) => {
+        if ((err as { code?: string }).code === 'P2002') throw new RexecError(ErrorCode.Conflict, `an agent named "${body.name}" already exists`);
+        throw err;
+      });
+    hub.rename(updated.id, updated.name);
+    const changes = {
+      ...(updated.name !== agent.name ? { name: { from: agent.name, to: updated.name } } : {}),
+      ...(body.tags !== undefined ? { tags: { from: agent.tags, to: updated.tags } } : {}),
+    };
+    log.info('agent updated', { agent: updated.name, id: updated.id, by: describePrincipal(p), ...(changes.name ? { was: agent.name } : {}) });
+    await audit.record({ actor: describePrincipal(p), action: 'agent.update', target: updated.name, ip: clientIp(req), details: { id: updated.id, ...changes } });
+    const view = agentView(updated, hub.get(updated.id) !== undefined);
+    events?.setTags(updated.id, updated.tags);
+    events?.publish({ type: 'agent.updated', agent: view }, { agentId: updated.id });
+    res.json({ agent: view });
+  });
+
+  /** The last host-metrics samples (oldest first) the relay holds for an agent. */
+  r.get('/agents/:agent/metrics', requireRole('viewer'), async (req, res) => {
+    const agent = await findUsableAgent(prisma, String(req.params.agent), principalOf(res));
+    if (!agent) throw new RexecError(ErrorCode.NotFound, 'no such agent');
+    const body: AgentMetricsResponse = { agentId: agent.id, samples: hub.metrics.of(agent.id) };
+    res.json(body);
   });
 
   /** Open terminal sessions of an agent; non-admins see only the sessions they opened. */
@@ -154,6 +193,8 @@ export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecSer
     if (!(p.kind === 'agent' ? p.id === agent.id : hasRole(p, 'admin'))) throw new RexecError(ErrorCode.Forbidden, 'deleting an agent needs the admin role');
     await prisma.agent.delete({ where: { id: agent.id } });
     hub.disconnect(agent.id, CloseCode.AgentDeleted, 'agent deleted');
+    hub.metrics.forget(agent.id);
+    events?.publish({ type: 'agent.deleted', agentId: agent.id, name: agent.name }, { agentId: agent.id });
     log.info('agent deleted', { agent: agent.name, by: describePrincipal(p) });
     await audit.record({ actor: describePrincipal(p), action: 'agent.delete', target: agent.name, ip: clientIp(req), details: { id: agent.id } });
     res.status(204).end();

@@ -13,9 +13,10 @@ import { KeyedRateLimiter } from '../../rate-limit.js';
 import { parseBody } from '../errors.js';
 import { clientIp, principalOf, requireRole } from '../auth-middleware.js';
 import { registerWith } from './agents.js';
+import type { EventBus } from '../../events/event-bus.js';
 
 /** Before authentication: registration with an enrollment token. */
-export function enrollmentRegisterRouter(prisma: PrismaClient): Router {
+export function enrollmentRegisterRouter(prisma: PrismaClient, events?: EventBus): Router {
   const r = Router();
   const attempts = new KeyedRateLimiter(10 / 60, 10);
   r.post('/agents/register', async (req, res, next) => {
@@ -25,7 +26,7 @@ export function enrollmentRegisterRouter(prisma: PrismaClient): Router {
     const body = parseBody(registerAgentRequestSchema, req.body);
     const token = await consumeEnrollment(prisma, secret);
     if (!token) throw new RexecError(ErrorCode.Unauthorized, 'enrollment token unknown, expired or already used; create a new one with "Add agent"');
-    const registered = await registerWith(prisma, { ...body, ...(token.tags.length ? { tags: token.tags } : {}) }, `enrollment:${token.createdBy}`, clientIp(req), auditLog(prisma));
+    const registered = await registerWith(prisma, { ...body, ...(token.tags.length ? { tags: token.tags } : {}) }, `enrollment:${token.createdBy}`, clientIp(req), auditLog(prisma), events);
     await recordEnrolledAgent(prisma, token.id, registered.agent.id);
     res.status(201).json(registered);
   });

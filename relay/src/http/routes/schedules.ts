@@ -55,6 +55,8 @@ export function schedulesRouter(prisma: PrismaClient, box: SecretBox, engine: Ru
   const views = (rows: ScheduleRow[]) => scheduleViews(prisma, rows, (s) => scheduler.nextRunTime(s));
   r.use('/schedules', auditChanges(prisma, 'schedule'));
   const one = async (row: ScheduleRow) => (await views([row]))[0]!;
+  const announce = (type: 'schedule.created' | 'schedule.updated' | 'schedule.deleted', row: ScheduleRow) =>
+    scheduler.events?.publish({ type, scheduleId: row.id, name: row.name }, { agentId: row.agentId, agentTag: row.agentTag });
   const warnings = (row: ScheduleRow) => (row.enabled ? findConflicts(prisma, row, now()) : Promise.resolve([]));
   const mustFind = async (ref: string) => {
     const row = await findSchedule(prisma, ref);
@@ -119,6 +121,7 @@ export function schedulesRouter(prisma: PrismaClient, box: SecretBox, engine: Ru
       .catch((e) => nameTaken(e, body.name));
     log.info('schedule created', { schedule: row.name, cron: row.cronExpression, timezone: row.timezone, enabled: row.enabled, by });
     scheduler.reload();
+    announce('schedule.created', row);
     res.status(201).json({ schedule: await one(row), warnings: await warnings(row) });
   });
 
@@ -154,6 +157,7 @@ export function schedulesRouter(prisma: PrismaClient, box: SecretBox, engine: Ru
       .catch((e) => nameTaken(e, body.name ?? row.name));
     log.info('schedule updated', { schedule: updated.name, cron: updated.cronExpression, enabled: updated.enabled, by: describePrincipal(principalOf(res)) });
     scheduler.reload();
+    announce('schedule.updated', updated);
     res.json({ schedule: await one(updated), warnings: await warnings(updated) });
   });
 
@@ -162,6 +166,7 @@ export function schedulesRouter(prisma: PrismaClient, box: SecretBox, engine: Ru
     await prisma.schedule.delete({ where: { id: row.id } });
     log.info('schedule deleted', { schedule: row.name, by: describePrincipal(principalOf(res)) });
     scheduler.reload();
+    announce('schedule.deleted', row);
     res.status(204).end();
   });
 
@@ -170,7 +175,10 @@ export function schedulesRouter(prisma: PrismaClient, box: SecretBox, engine: Ru
       const row = await mustFind(String(req.params.id));
       const updated =
         row.enabled === enabled ? row : await prisma.schedule.update({ where: { id: row.id }, data: { enabled, ...(enabled ? { checkedUntil: new Date(now()) } : {}) } });
-      if (updated !== row) log.info(`schedule ${action}d`, { schedule: row.name, by: describePrincipal(principalOf(res)) });
+      if (updated !== row) {
+        log.info(`schedule ${action}d`, { schedule: row.name, by: describePrincipal(principalOf(res)) });
+        announce('schedule.updated', updated);
+      }
       scheduler.reload();
       res.json({ schedule: await one(updated), warnings: await warnings(updated) });
     });
@@ -181,7 +189,7 @@ export function schedulesRouter(prisma: PrismaClient, box: SecretBox, engine: Ru
     const row = await mustFind(String(req.params.id));
     const body = parseBody(runNowRequestSchema, req.body);
     const by = describePrincipal(principalOf(res));
-    const out = await claimFire({ prisma, box, engine, relayId: scheduler.relayId }, row.id, now(), { trigger: 'manual', force: body.force, requestedBy: by });
+    const out = await claimFire({ prisma, box, engine, relayId: scheduler.relayId, events: scheduler.events }, row.id, now(), { trigger: 'manual', force: body.force, requestedBy: by });
     if (out.status === 'fired') {
       res.status(201).json({ runs: out.runs, skipped: out.skippedAgents });
       return;

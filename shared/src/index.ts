@@ -14,3 +14,4 @@ export * from './output/ansi.js';
 export * from './api/security.js';
 export * from './api/schedules.js';
 export * from './api/patch.js';
+export * from './api/shares.js';

@@ -6,5 +6,6 @@ export * from './fields.js';
 export * from './frames.js';
 export * from './run-messages.js';
 export * from './agent-messages.js';
+export * from './viewers.js';
 export * from './browser-messages.js';
 export * from './parse.js';

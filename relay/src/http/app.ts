@@ -31,6 +31,8 @@ import { usersRouter } from './routes/users.js';
 import { auditRouter } from './routes/audit.js';
 import { enrollmentRegisterRouter, enrollmentRouter } from './routes/enrollment.js';
 import { RELAY_VERSION } from '../version.js';
+import { shareInfoRouter, sharesRouter } from './routes/shares.js';
+import type { ShareSockets } from '../shares/share-sockets.js';
 
 export interface AppDeps {
   prisma: PrismaClient;
@@ -39,6 +41,7 @@ export interface AppDeps {
   runs: RunEngine;
   box: SecretBox;
   effects: AccessEffects;
+  shareSockets: ShareSockets;
   /** The relay's public URL (known once it listens). */
   publicUrl: () => string;
   signer: JwtSigner;
@@ -63,8 +66,10 @@ export function createApp(d: AppDeps): express.Express {
   });
   api.use(authRouter(d.prisma, d.signer, d.auth, d.dataDir, d.effects));
   api.use(enrollmentRegisterRouter(d.prisma));
+  api.use(shareInfoRouter(d.prisma));
   api.use(authenticate(d.auth));
   api.use(agentsRouter(d.prisma, d.hub, d.execs));
+  api.use(sharesRouter(d.prisma, d.shareSockets, d.publicUrl));
   api.use(tokensRouter(d.prisma, d.effects));
   api.use(usersRouter(d.prisma, d.effects));
   api.use(auditRouter(d.prisma));

@@ -12,7 +12,7 @@
  */
 import type { ShareView, ViewerMode } from '@rexec/shared';
 import { createShare, errorText, listShares, revokeShare } from '../api.js';
-import { h, type Disposables } from '../dom.js';
+import { h, svgIcon, type Disposables } from '../dom.js';
 
 const EXPIRIES: [number, string][] = [
   [900, '15 minutes'],
@@ -53,7 +53,7 @@ function expiresIn(iso: string): string {
 
 export function sharePanel(sessionId: () => string | null, d: Disposables, withIds: boolean): SharePanel {
   const id = (x: string) => (withIds ? x : undefined);
-  const button = h('button', { type: 'button', class: 'btn btn-small', id: id('terminal-share'), title: 'Share this terminal with a link', 'aria-haspopup': 'dialog', hidden: true }, '🔗 Share');
+  const button = h('button', { type: 'button', class: 'btn btn-small', id: id('terminal-share'), title: 'Share this terminal with a link', 'aria-haspopup': 'dialog', hidden: true }, svgIcon('M10 13a5 5 0 0 0 7.5.5l3-3a5 5 0 0 0-7-7l-1.7 1.7M14 11a5 5 0 0 0-7.5-.5l-3 3a5 5 0 0 0 7 7l1.7-1.7'), ' Share');
   const mode = h(
     'select',
     { id: id('share-mode'), 'aria-label': 'Access' },
@@ -155,8 +155,13 @@ export function sharePanel(sessionId: () => string | null, d: Disposables, withI
     error.hidden = true;
     void refresh();
   });
-  d.listen(panel, 'keydown', (ev: Event) => {
-    if ((ev as KeyboardEvent).key === 'Escape') close();
+  // Escape or a click anywhere else closes it.
+  d.listen(document, 'keydown', (ev: Event) => {
+    if ((ev as KeyboardEvent).key === 'Escape' && !panel.hidden) close();
+  });
+  d.listen(document, 'pointerdown', (ev: Event) => {
+    const t = ev.target as Node | null;
+    if (!panel.hidden && t && !panel.contains(t) && !button.contains(t)) close();
   });
   return { button, panel, close };
 }

@@ -8,7 +8,7 @@
  */
 import { SearchAddon } from '@xterm/addon-search';
 import type { Terminal } from '@xterm/xterm';
-import { h, type Disposables } from '../dom.js';
+import { h, svgIcon, type Disposables } from '../dom.js';
 
 const DECORATIONS = {
   matchBackground: '#d4a72c66',
@@ -31,13 +31,13 @@ export function terminalSearch(term: Terminal, d: Disposables, withIds: boolean)
   const search = new SearchAddon({ highlightLimit: 2000 });
   term.loadAddon(search);
 
-  const input = h('input', { type: 'search', id: id('terminal-search'), class: 'term-search-input', placeholder: 'Search scrollback', 'aria-label': 'Search the terminal scrollback', autocomplete: 'off', spellcheck: 'false' });
+  const input = h('input', { type: 'text', id: id('terminal-search'), class: 'term-search-input', placeholder: 'Search scrollback', 'aria-label': 'Search the terminal scrollback', autocomplete: 'off', spellcheck: 'false' });
   const count = h('span', { class: 'term-search-count muted', id: id('terminal-search-count'), 'aria-live': 'polite' });
   const prev = h('button', { type: 'button', class: 'icon-btn', id: id('terminal-search-prev'), title: 'Previous match (Shift+Enter)', 'aria-label': 'Previous match' }, '↑');
   const next = h('button', { type: 'button', class: 'icon-btn', id: id('terminal-search-next'), title: 'Next match (Enter)', 'aria-label': 'Next match' }, '↓');
   const closeBtn = h('button', { type: 'button', class: 'icon-btn', title: 'Close search (Escape)', 'aria-label': 'Close search' }, '×');
   const bar = h('span', { class: 'term-search', hidden: true, role: 'search' }, input, count, prev, next, closeBtn);
-  const button = h('button', { type: 'button', class: 'btn btn-small', id: id('terminal-search-toggle'), title: 'Search the scrollback (Ctrl+Shift+F)', 'aria-label': 'Search the scrollback' }, '🔍 Search');
+  const button = h('button', { type: 'button', class: 'btn btn-small', id: id('terminal-search-toggle'), title: 'Search the scrollback (Ctrl+Shift+F)', 'aria-label': 'Search the scrollback' }, svgIcon('M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14zM21 21l-5-5'), ' Search');
 
   const sub = search.onDidChangeResults(({ resultIndex, resultCount }) => {
     count.dataset.count = String(resultCount);

@@ -118,7 +118,8 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
     lineHeight: 1.15,
     scrollback: 10_000,
     theme: resolvedTheme() === 'dark' ? DARK : LIGHT,
-    allowProposedApi: false,
+    // The search addon's match highlights are decorations, a "proposed" xterm API.
+    allowProposedApi: true,
   });
   const fit = new FitAddon();
   term.loadAddon(fit);
@@ -327,6 +328,7 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   };
 
   const onClosed = async (code: number, reason: string, wasOpen: boolean, position: { sessionId: string; offset: number } | null) => {
+    chips.clear(); // who was attached is not known any more
     let s: ConnState;
     let text: string;
     if (lastErrorCode === ErrorCode.SessionNotFound) {

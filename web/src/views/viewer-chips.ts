@@ -5,7 +5,10 @@
  * Test hooks: `#terminal-viewers`, `[data-viewer]` (data-mode, data-you, data-owner, data-size-owner).
  */
 import type { ViewersMessage } from '@rexec/shared';
-import { h } from '../dom.js';
+import { h, svgIcon } from '../dom.js';
+
+const EYE = 'M1 12s4-7 11-7 11 7 11 7-4 7-11 7S1 12 1 12zM12 9a3 3 0 1 0 0 6 3 3 0 0 0 0-6z';
+const PEN = 'M12 20h9M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4z';
 
 export interface ViewerChips {
   el: HTMLElement;
@@ -39,7 +42,7 @@ export function viewerChips(withIds: boolean): ViewerChips {
               'data-size-owner': v.sizeOwner ? 'true' : 'false',
               title: `${v.name}${v.you ? ' (you)' : ''}: ${facts}`,
             },
-            h('span', { class: 'viewer-mode', 'aria-hidden': 'true' }, v.mode === 'ro' ? '👁' : '✎'),
+            h('span', { class: 'viewer-mode', 'aria-hidden': 'true' }, svgIcon(v.mode === 'ro' ? EYE : PEN, 12)),
             h('span', { class: 'viewer-name' }, v.name),
             v.you ? h('span', { class: 'viewer-you' }, ' (you)') : null,
           );

@@ -36,6 +36,10 @@
  *   3: runs (./run-messages.ts): run_start / run_kill / run_attach / run_ack / run_forget,
  *      run_started / run_finished, `hello.runs`, RunStdout / RunStderr frames. Runs outlive the
  *      link: the agent buffers their output until a relay attaches and acknowledges it.
+ *   Additive on terminal sockets (no version change; the agent link is untouched): `viewers` and
+ *   `shell_resized` from the relay, `shell_attach.readOnly`, the `read_only` error code, and
+ *   `/ws/share` for share links (./viewers.ts, ../api/shares.ts). Older clients ignore the new
+ *   message types.
  */
 export const PROTOCOL_VERSION = 3;
 

@@ -20,6 +20,7 @@ import { loadSecretBox } from './auth/secret-box.js';
 import { RunEngine } from './runs/run-engine.js';
 import { seedBuiltInProfiles } from './runs/profiles.js';
 import { LiveSockets, accessEffects } from './ws/live-sockets.js';
+import { ShareSockets } from './shares/share-sockets.js';
 import { createApp } from './http/app.js';
 import { createUpgradeHandler } from './ws/upgrade.js';
 import { startControlSocket } from './control/socket.js';
@@ -68,14 +69,15 @@ export async function startRelay(cfg: RelayConfig): Promise<RunningRelay> {
 
     const liveSockets = new LiveSockets();
     const effects = accessEffects(liveSockets, events);
+    const shareSockets = new ShareSockets();
     let publicUrl = cfg.publicUrl ?? '';
     let allowOrigin: (o: string) => boolean = () => false;
-    const app = createApp({ prisma, hub, events, execs, runs, box, effects, publicUrl: () => publicUrl, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir, scheduler: scheduling.scheduler, notifier: scheduling.notifier });
+    const app = createApp({ prisma, hub, events, execs, runs, box, effects, shareSockets, publicUrl: () => publicUrl, signer, auth, dataDir: cfg.dataDir, databaseKind: db.kind, webDir: cfg.webDir, scheduler: scheduling.scheduler, notifier: scheduling.notifier });
     // A client gets 10 s to send its request headers (checked every 2 s); bodies and streams are not timed.
     const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 0, connectionsCheckingInterval: 2000 };
     const server = cfg.tls ? https.createServer({ ...serverOptions, ...readTls(cfg.tls), minVersion: 'TLSv1.2' }, app) : http.createServer(serverOptions, app);
     server.maxHeadersCount = 100;
-    const upgrades = createUpgradeHandler({ prisma, auth, hub, runs, liveSockets, events, isOriginAllowed: (o) => allowOrigin(o) });
+    const upgrades = createUpgradeHandler({ prisma, auth, hub, runs, liveSockets, events, shareSockets, isOriginAllowed: (o) => allowOrigin(o) });
     server.on('upgrade', upgrades.onUpgrade);
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(cfg.port, cfg.bind, resolve));
     const port = (server.address() as AddressInfo).port;

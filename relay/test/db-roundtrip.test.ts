@@ -31,6 +31,9 @@ async function roundTripAll(db: Database): Promise<void> {
 
   const session = await p.terminalSession.create({ data: { id: 's1', agentId: agent.id, openedBy: 'user:u1', cols: 80, rows: 24, endedAt: now, exitCode: 0, endReason: 'exited' } });
   assert.deepEqual(await p.terminalSession.findUniqueOrThrow({ where: { id: 's1' } }), session);
+  const share = await p.terminalShare.create({ data: { id: 'sh1', sessionId: 's1', tokenHash: 'shh', prefix: 'rxs_abcd', label: 'pairing', mode: 'ro', createdBy: 'user:u1', expiresAt: now, revokedAt: now, lastUsedAt: now } });
+  assert.deepEqual(await p.terminalShare.findUniqueOrThrow({ where: { tokenHash: 'shh' } }), share);
+  await assert.rejects(p.terminalShare.create({ data: { id: 'sh2', sessionId: 's1', tokenHash: 'shh', prefix: 'x', mode: 'rw', createdBy: 'u', expiresAt: now } }), /Unique constraint/i, 'token hashes are unique');
 
   const exec = await p.execRecord.create({ data: { id: 'e1', agentId: agent.id, requestedBy: 'token:t', command: 'uname -a', finishedAt: now, exitCode: 3, signal: 'SIGTERM', timedOut: true, durationMs: 12, error: 'x' } });
   assert.deepEqual(await p.execRecord.findUniqueOrThrow({ where: { id: 'e1' } }), exec);
@@ -100,6 +103,7 @@ async function roundTripAll(db: Database): Promise<void> {
   await assert.rejects(p.agent.create({ data: { name: 'a1', credentialHash: 'other' } }), /Unique constraint/i);
   await p.agent.delete({ where: { id: agent.id } });
   assert.equal(await p.terminalSession.count(), 0, 'sessions cascade with their agent');
+  assert.equal(await p.terminalShare.count(), 0, 'share links cascade with their session');
   assert.equal(await p.execRecord.count(), 0, 'exec records cascade with their agent');
 }
 
@@ -107,7 +111,7 @@ test('embedded (PGlite): migrate, round-trip every model, reopen applies nothing
   const dir = tempDir('dbtest');
   try {
     const db = await openDatabase({ dataDir: dir });
-    assert.deepEqual(db.applied, ['0001_init', '0002_runner', '0003_schedules', '0004_security', '0005_enrollment']);
+    assert.deepEqual(db.applied, ['0001_init', '0002_runner', '0003_schedules', '0004_security', '0005_enrollment', '0006_shares']);
     await roundTripAll(db);
     // A second opener of the same data dir is refused while the first holds it.
     await assert.rejects(openDatabase({ dataDir: dir }), (err) => err instanceof DataDirBusyError);
@@ -124,7 +128,7 @@ test('PostgreSQL: migrate, round-trip every model, concurrent opens migrate once
   const pg = await createPgDatabase();
   try {
     const [a, b] = await Promise.all([openDatabase({ dataDir: tempDir('x'), databaseUrl: pg.url }), openDatabase({ dataDir: tempDir('y'), databaseUrl: pg.url })]);
-    assert.deepEqual([...a.applied, ...b.applied], ['0001_init', '0002_runner', '0003_schedules', '0004_security', '0005_enrollment'], 'exactly one of two concurrent relays applies the migration');
+    assert.deepEqual([...a.applied, ...b.applied], ['0001_init', '0002_runner', '0003_schedules', '0004_security', '0005_enrollment', '0006_shares'], 'exactly one of two concurrent relays applies the migration');
     await roundTripAll(a);
     await a.close();
     await b.close();

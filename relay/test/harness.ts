@@ -21,6 +21,7 @@ import {
   BROWSER_AUTH_SUBPROTOCOL_PREFIX,
   BROWSER_SUBPROTOCOL,
   SESSION_DEFAULTS,
+  SHARE_AUTH_SUBPROTOCOL_PREFIX,
   decodeFrame,
   takeNewBytes,
   relayToClientSchema,
@@ -333,6 +334,10 @@ export interface TerminalOpenOptions {
   origin?: string;
   /** false: connect and wait for hello only. */
   start?: boolean;
+  /** Join this existing session (instead of starting a shell) and wait for shell_attached. */
+  attach?: { sessionId: string; offset?: number; readOnly?: boolean };
+  /** Connect through a share link (`/ws/share`, the token in the sub-protocol) instead of as a person. */
+  share?: string;
   /** Send acks for rendered output (flow control); false simulates a stalled viewer. */
   ack?: boolean;
   /** false: keep only `tail` (benchmarks: no work proportional to everything received). */
@@ -364,7 +369,11 @@ export class TerminalClient {
   static async open(relay: RelayProc, agent: string, opts: TerminalOpenOptions = {}): Promise<TerminalClient> {
     const client = new TerminalClient(relay, agent, opts);
     await client.connect();
-    if (opts.start !== false) {
+    if (opts.attach) {
+      client.nextOffset = client.acked = opts.attach.offset ?? 0;
+      client.send({ type: 'shell_attach', sessionId: opts.attach.sessionId, offset: client.nextOffset, ...(opts.attach.readOnly ? { readOnly: true } : {}) });
+      await client.waitForMessage('shell_attached');
+    } else if (opts.start !== false) {
       client.send({ type: 'shell_start', cols: opts.cols ?? 80, rows: opts.rows ?? 24 });
       await client.waitForMessage('shell_started');
     }
@@ -373,9 +382,11 @@ export class TerminalClient {
 
   private async connect(): Promise<void> {
     const token = this.opts.token ?? this.relay.apiToken;
-    const url = `${this.relay.url.replace(/^http/, 'ws')}/ws/terminal/${encodeURIComponent(this.agent)}`;
-    const ws =
-      this.opts.auth === 'subprotocol'
+    const base = this.relay.url.replace(/^http/, 'ws');
+    const url = this.opts.share ? `${base}/ws/share` : `${base}/ws/terminal/${encodeURIComponent(this.agent)}`;
+    const ws = this.opts.share
+      ? new WebSocket(url, [BROWSER_SUBPROTOCOL, SHARE_AUTH_SUBPROTOCOL_PREFIX + this.opts.share], { origin: this.opts.origin ?? this.relay.url })
+      : this.opts.auth === 'subprotocol'
         ? new WebSocket(url, [BROWSER_SUBPROTOCOL, BROWSER_AUTH_SUBPROTOCOL_PREFIX + token], { origin: this.opts.origin ?? this.relay.url })
         : new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, ...(this.opts.origin ? { origin: this.opts.origin } : {}) });
     this.ws = ws;

@@ -15,3 +15,4 @@ export * from './api/security.js';
 export * from './api/schedules.js';
 export * from './api/patch.js';
 export * from './api/events.js';
+export * from './api/shares.js';

@@ -8,9 +8,11 @@ export const TOKEN_PREFIX = {
   agentCredential: 'rxa_',
   /** Single-use, short-lived: registers one agent, nothing else. */
   enrollment: 'rxe_',
+  /** A share link to one terminal session; expires, revocable. */
+  share: 'rxs_',
 } as const;
 
-const SECRET_RE = /^rx[tae]_[A-Za-z0-9_-]{43}$/;
+const SECRET_RE = /^rx[taes]_[A-Za-z0-9_-]{43}$/;
 
 export function looksLikeSecret(s: string): boolean {
   return SECRET_RE.test(s);

@@ -29,6 +29,10 @@ import {
   type SessionView,
   type TemplateCheck,
   type ValidateTemplateResponse,
+  type CreateShareRequest,
+  type CreateShareResponse,
+  type ShareInfo,
+  type ShareView,
 } from '@rexec/shared';
 import { navigate, routeAfterLogin } from './nav.js';
 import { clearSession, getSession, token } from './session.js';
@@ -226,6 +230,33 @@ export function rotateAgentCredential(id: string): Promise<{ agentId: string; cr
 }
 export async function listSessions(agent: string, signal?: AbortSignal): Promise<SessionView[]> {
   return (await request<{ sessions: SessionView[] }>('GET', `/api/agents/${encodeURIComponent(agent)}/sessions`, undefined, { signal })).sessions;
+}
+
+// ---- share links -------------------------------------------------------------------------
+
+export function createShare(sessionId: string, body: CreateShareRequest): Promise<CreateShareResponse> {
+  return request('POST', `/api/sessions/${encodeURIComponent(sessionId)}/shares`, body);
+}
+export async function listShares(sessionId: string): Promise<ShareView[]> {
+  return (await request<{ shares: ShareView[] }>('GET', `/api/sessions/${encodeURIComponent(sessionId)}/shares`)).shares;
+}
+export function revokeShare(sessionId: string, shareId: string): Promise<void> {
+  return request('DELETE', `/api/sessions/${encodeURIComponent(sessionId)}/shares/${encodeURIComponent(shareId)}`);
+}
+/** What a share link opens (no account: the link's own token is the credential). */
+export async function shareInfo(shareToken: string): Promise<ShareInfo> {
+  let res: Response;
+  try {
+    res = await fetch('/api/share', { headers: { Accept: 'application/json', Authorization: `Bearer ${shareToken}` }, cache: 'no-store' });
+  } catch (err) {
+    throw new ApiError(0, 'network_error', 'cannot reach the relay (network error)', { cause: err });
+  }
+  const data: unknown = await res.json().catch(() => undefined);
+  if (!res.ok) {
+    const e = apiErrorOf(data);
+    throw new ApiError(res.status, e?.code ?? fallbackCode(res.status), e?.message ?? `${res.status} ${res.statusText}`);
+  }
+  return data as ShareInfo;
 }
 
 // ---- tokens ------------------------------------------------------------------------------

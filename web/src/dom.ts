@@ -96,3 +96,14 @@ export function relativeTime(iso: string | null, now = Date.now()): string {
   if (d < 30) return `${d} d ago`;
   return new Date(t).toLocaleDateString();
 }
+
+/** A 24×24 stroke icon (the style of components/ui.tsx's Icon) for plain-DOM views. */
+export function svgIcon(path: string, size = 14): SVGSVGElement {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  for (const [k, v] of Object.entries({ class: 'icon', width: String(size), height: String(size), viewBox: '0 0 24 24', fill: 'none', stroke: 'currentColor', 'stroke-width': '2', 'stroke-linecap': 'round', 'stroke-linejoin': 'round', 'aria-hidden': 'true' })) svg.setAttribute(k, v);
+  const p = document.createElementNS(ns, 'path');
+  p.setAttribute('d', path);
+  svg.append(p);
+  return svg;
+}

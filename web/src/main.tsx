@@ -32,6 +32,7 @@ import { renderLogin } from './views/login.js';
 /** Sends the user where they may be: login first, then a forced password change, then the app. */
 function guard(route: Route): string | null {
   const s = getSession();
+  if (route.name === 'share') return null; // a share link needs no account
   if (route.name === 'not-found') return s ? null : '/login';
   if (route.name === 'login') return s && !s.user.mustChangePassword ? homeRoute() : null;
   if (!s) return '/login';
@@ -53,6 +54,18 @@ function terminalView(agentId: string) {
   };
 }
 
+function sharedTerminalView(shareToken: string) {
+  return (root: HTMLElement, d: import('./dom.js').Disposables) => {
+    import('./views/shared-terminal.js')
+      .then(({ renderSharedTerminal }) => {
+        if (!d.isDisposed) renderSharedTerminal(root, d, shareToken);
+      })
+      .catch((err: unknown) => {
+        if (!d.isDisposed) root.textContent = `Could not load the terminal: ${String(err)}`;
+      });
+  };
+}
+
 function Page({ route }: { route: Route }) {
   const p = route.params;
   switch (route.name) {
@@ -60,6 +73,8 @@ function Page({ route }: { route: Route }) {
       return <Legacy key="login" render={renderLogin} />;
     case 'change-password':
       return <Legacy key="change-password" render={renderChangePassword} />;
+    case 'share':
+      return <Legacy key={`share-${p.token}`} render={sharedTerminalView(p.token ?? '')} class="legacy fill share-page" deps={[p.token]} />;
     default:
       break;
   }
@@ -154,6 +169,12 @@ function App() {
 }
 
 initTheme();
+// A share link may arrive as /share/<token> (path form): move the token into the fragment at once,
+// so it is not sent again with later requests, and route it like the hash form.
+{
+  const m = /^\/share\/(rxs_[A-Za-z0-9_-]+)\/?$/.exec(location.pathname);
+  if (m) history.replaceState(null, '', `/#/share/${m[1]}`);
+}
 startSessionKeeper();
 const root = document.getElementById('app');
 if (!root) throw new Error('#app is missing from index.html');

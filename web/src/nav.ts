@@ -4,7 +4,7 @@
  *
  *   /login  /change-password  /dashboard  /agents  /agents/{id}  /terminal/{agentId}  /terminals
  *   /run  /runs/{id}  /prompts  /schedules  /history  /settings  /settings/profiles/{id|new}
- *   /analytics  /admin
+ *   /analytics  /admin  /share/{token} (a share link: no sign-in; the fragment never reaches a server)
  */
 
 const NEXT_KEY = 'rexec.next';
@@ -26,6 +26,7 @@ export type RouteName =
   | 'profile'
   | 'analytics'
   | 'admin'
+  | 'share'
   | 'not-found';
 
 export interface Route {
@@ -68,6 +69,7 @@ export function parseRoute(hash: string): Route {
   if (parts.length === 0) return { name: 'dashboard', params: {}, query, path: '/dashboard' };
   if (parts.length === 1 && first && SIMPLE[first]) return r(SIMPLE[first]);
   if (first === 'terminal' && second && parts.length === 2) return r('terminal', { agentId: second });
+  if (first === 'share' && second && parts.length === 2) return r('share', { token: second });
   if (first === 'agents' && second && parts.length === 2) return r('agent', { agentId: second });
   if (first === 'runs' && second && parts.length === 2) return r('run-detail', { runId: second });
   if (first === 'settings' && second === 'profiles' && third && parts.length === 3) return r('profile', { profileId: third });
@@ -87,7 +89,7 @@ export function href(path: string, query?: Record<string, string | undefined | n
 
 /** Routes worth returning to after a login. */
 function resumable(r: Route): boolean {
-  return r.name !== 'login' && r.name !== 'change-password' && r.name !== 'not-found';
+  return r.name !== 'login' && r.name !== 'change-password' && r.name !== 'not-found' && r.name !== 'share';
 }
 
 /**

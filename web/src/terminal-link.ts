@@ -9,11 +9,17 @@
  * first byte; duplicates are trimmed and a gap is reported, never hidden. The view reports what
  * xterm has rendered (`rendered`), which goes back as `ack`: the relay and agent send no more than
  * a window beyond it, so a slow browser slows the program instead of filling memory.
+ *
+ * Several viewers: the relay tells who is attached (`viewers`, with this socket marked `you`) and
+ * the session's size (`shell_resized`). A read-only viewer sends no input and no resizes; only
+ * the size owner's resizes apply (the others' are remembered by the relay for when they become
+ * the size owner). A share-link target joins its one session and never starts a shell.
  */
 import {
   BROWSER_AUTH_SUBPROTOCOL_PREFIX,
   BROWSER_SUBPROTOCOL,
   FrameKind,
+  SHARE_AUTH_SUBPROTOCOL_PREFIX,
   LIMITS,
   SESSION_DEFAULTS,
   decodeFrame,
@@ -23,6 +29,7 @@ import {
   takeNewBytes,
   type ClientToRelay,
   type RelayToClient,
+  type ViewersMessage,
 } from '@rexec/shared';
 
 const RELAY_TYPES = messageTypes(relayToClientSchema);
@@ -48,11 +55,23 @@ export interface TerminalLinkEvents {
   error(code: string, message: string): void;
   latency(ms: number): void;
   closed(code: number, reason: string, wasOpen: boolean): void;
+  /** Who is attached now (this socket is the entry with `you`). */
+  viewers?(viewers: ViewersMessage['viewers']): void;
+  /** The session's size changed (set by its size owner). */
+  resized?(cols: number, rows: number): void;
 }
+
+/** Where the socket goes: a person's terminal on an agent, or a share link's session. */
+export type TerminalTarget = { kind: 'agent'; agentId: string; token: string } | { kind: 'share'; token: string; sessionId: string };
 
 export function terminalUrl(agentId: string, loc: Location = location): string {
   const scheme = loc.protocol === 'https:' ? 'wss' : 'ws';
   return `${scheme}://${loc.host}/ws/terminal/${encodeURIComponent(agentId)}`;
+}
+
+/** The share socket; the token goes in the sub-protocol, never in the URL (URLs end up in logs). */
+export function shareSocketUrl(loc: Location = location): string {
+  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws/share`;
 }
 
 export class TerminalLink {
@@ -68,16 +87,23 @@ export class TerminalLink {
   /** Output before this offset is a replay of the past (see `replaying`). */
   private replayEnd = 0;
   private ackTimer = 0;
+  /** From the relay's `viewers` message; read-only until told otherwise for share links. */
+  private you: { mode: 'rw' | 'ro'; sizeOwner: boolean; owner: boolean } | null = null;
+  private readonly resume: { sessionId: string; offset: number } | null;
 
   constructor(
-    agentId: string,
-    token: string,
+    private readonly target: TerminalTarget,
     private readonly size: () => { cols: number; rows: number },
     private readonly on: TerminalLinkEvents,
-    private readonly resume: { sessionId: string; offset: number } | null = null,
+    resume: { sessionId: string; offset: number } | null = null,
   ) {
-    if (resume) this.nextOffset = this.acked = this.renderedTo = resume.offset;
-    this.ws = new WebSocket(terminalUrl(agentId), [BROWSER_SUBPROTOCOL, BROWSER_AUTH_SUBPROTOCOL_PREFIX + token]);
+    // A share link always joins its session (from the start of the agent's buffer unless resuming).
+    this.resume = resume ?? (target.kind === 'share' ? { sessionId: target.sessionId, offset: 0 } : null);
+    if (this.resume) this.nextOffset = this.acked = this.renderedTo = this.resume.offset;
+    this.ws =
+      target.kind === 'agent'
+        ? new WebSocket(terminalUrl(target.agentId), [BROWSER_SUBPROTOCOL, BROWSER_AUTH_SUBPROTOCOL_PREFIX + target.token])
+        : new WebSocket(shareSocketUrl(), [BROWSER_SUBPROTOCOL, SHARE_AUTH_SUBPROTOCOL_PREFIX + target.token]);
     this.ws.binaryType = 'arraybuffer';
     this.ws.onopen = () => {
       this.opened = true;
@@ -102,8 +128,18 @@ export class TerminalLink {
     return this.sessionId !== null && !this.stopped && !this.closed;
   }
 
+  /** This viewer may only watch (known from the relay's `viewers` message). */
+  get readOnly(): boolean {
+    return this.you?.mode === 'ro';
+  }
+
+  /** This viewer's window decides the session's size. */
+  get sizeOwner(): boolean {
+    return this.you?.sizeOwner ?? false;
+  }
+
   input(data: string): void {
-    if (!this.running) return;
+    if (!this.running || this.readOnly) return;
     for (let i = 0; i < data.length; ) {
       let end = Math.min(i + INPUT_CHUNK_CHARS, data.length);
       // Do not split a surrogate pair across two messages.
@@ -114,7 +150,7 @@ export class TerminalLink {
   }
 
   resize(cols: number, rows: number): void {
-    if (!this.running) return;
+    if (!this.running || this.readOnly) return;
     this.send({ type: 'shell_resize', ...clampSize(cols, rows) });
   }
 
@@ -150,7 +186,7 @@ export class TerminalLink {
 
   /** End the shell (the close button), not just this view of it. */
   stop(): void {
-    this.send({ type: 'shell_stop' });
+    if (!this.readOnly) this.send({ type: 'shell_stop' });
   }
 
   /** Close from our side (leaving the page). The shell keeps running; it can be resumed. */
@@ -190,10 +226,19 @@ export class TerminalLink {
         else this.replayEnd = m.outputBytes;
         this.on.started(m.sessionId, m.cols, m.rows, m.type === 'shell_attached');
         // The window may have changed size while the shell was starting.
-        {
+        if (!this.readOnly) {
           const s = clampSize(this.size().cols, this.size().rows);
           if (s.cols !== m.cols || s.rows !== m.rows) this.send({ type: 'shell_resize', ...s });
         }
+        break;
+      case 'viewers': {
+        const me = m.viewers.find((v) => v.you);
+        if (me) this.you = { mode: me.mode, sizeOwner: me.sizeOwner, owner: me.owner };
+        this.on.viewers?.(m.viewers);
+        break;
+      }
+      case 'shell_resized':
+        this.on.resized?.(m.cols, m.rows);
         break;
       case 'shell_stopped':
         this.stopped = true;

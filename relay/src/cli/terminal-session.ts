@@ -89,7 +89,8 @@ export function attachSession(o: AttachOptions): Promise<SessionEnd> {
       const r = parseControlMessage(relayToClientSchema, buf.toString('utf8'), RELAY_TYPES);
       if (!r.ok) return;
       const m = r.message;
-      if (m.type === 'hello') send({ type: 'shell_attach', sessionId: o.sessionId, offset: 0 });
+      // Without input (rexec tail) the socket only watches: it joins read-only.
+      if (m.type === 'hello') send({ type: 'shell_attach', sessionId: o.sessionId, offset: 0, ...(o.input ? {} : { readOnly: true }) });
       else if (m.type === 'shell_attached') {
         replayEnd = m.outputBytes;
         if (o.input) {

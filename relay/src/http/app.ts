@@ -33,6 +33,8 @@ import { enrollmentRegisterRouter, enrollmentRouter } from './routes/enrollment.
 import { RELAY_VERSION } from '../version.js';
 import type { EventBus } from '../events/event-bus.js';
 import { eventsRouter } from '../events/event-stream.js';
+import { shareInfoRouter, sharesRouter } from './routes/shares.js';
+import type { ShareSockets } from '../shares/share-sockets.js';
 
 export interface AppDeps {
   prisma: PrismaClient;
@@ -42,6 +44,7 @@ export interface AppDeps {
   runs: RunEngine;
   box: SecretBox;
   effects: AccessEffects;
+  shareSockets: ShareSockets;
   /** The relay's public URL (known once it listens). */
   publicUrl: () => string;
   signer: JwtSigner;
@@ -66,9 +69,11 @@ export function createApp(d: AppDeps): express.Express {
   });
   api.use(authRouter(d.prisma, d.signer, d.auth, d.dataDir, d.effects));
   api.use(enrollmentRegisterRouter(d.prisma, d.events));
+  api.use(shareInfoRouter(d.prisma));
   api.use(authenticate(d.auth));
   api.use(eventsRouter(d.events));
   api.use(agentsRouter(d.prisma, d.hub, d.execs, d.events));
+  api.use(sharesRouter(d.prisma, d.shareSockets, d.publicUrl));
   api.use(tokensRouter(d.prisma, d.effects));
   api.use(usersRouter(d.prisma, d.effects));
   api.use(auditRouter(d.prisma));

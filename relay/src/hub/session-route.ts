@@ -7,17 +7,20 @@
  *
  * Flow control: viewers acknowledge rendered offsets; the best acknowledgement goes to the agent
  * (`shell_ack`), which sends at most a window beyond it. The relay keeps no output of its own.
+ *
+ * Who is attached, in which mode, and whose resizes apply: ./viewer-roster.ts.
  */
 import { FrameKind, encodeFrame, takeNewBytes, type AgentToRelay, type Frame } from '@rexec/shared';
 import type { AgentLink } from './agent-link.js';
 import type { SessionSink } from './sinks.js';
+import { ViewerRoster, type RosterMember } from './viewer-roster.js';
 
 type Msg<T extends AgentToRelay['type']> = Extract<AgentToRelay, { type: T }>;
 
 /** A viewer socket falls behind when this much is queued for it. */
 export const LAG_BYTES = 1024 * 1024;
 
-export interface Viewer {
+export interface Viewer extends RosterMember {
   /** Offset of the next byte this viewer needs. */
   nextOffset: number;
   readonly bufferedAmount: number;
@@ -30,6 +33,7 @@ export interface Viewer {
 
 export class SessionRoute implements SessionSink {
   readonly viewers = new Set<Viewer>();
+  readonly roster = new ViewerRoster<Viewer>();
   private lagging = new Set<Viewer>();
   private ackSent = -1;
   /** Offset the agent streams from since the last shell_attach (null: not streaming). */
@@ -48,6 +52,7 @@ export class SessionRoute implements SessionSink {
   startNew(viewer: Viewer): void {
     this.viewers.add(viewer);
     this.streamFrom = 0;
+    this.joined(viewer);
   }
 
   /** Attach a viewer that has rendered up to `offset`. */
@@ -55,6 +60,7 @@ export class SessionRoute implements SessionSink {
     viewer.nextOffset = offset;
     this.viewers.add(viewer);
     this.pending.add(viewer);
+    this.joined(viewer);
     this.requestFrom(offset);
   }
 
@@ -62,6 +68,7 @@ export class SessionRoute implements SessionSink {
     this.viewers.delete(viewer);
     this.lagging.delete(viewer);
     this.pending.delete(viewer);
+    if (this.roster.remove(viewer)) this.membershipChanged();
     if (this.viewers.size === 0 && this.streamFrom !== null) {
       this.streamFrom = null;
       this.link.send({ type: 'shell_detach', sessionId: this.sessionId });
@@ -74,6 +81,29 @@ export class SessionRoute implements SessionSink {
       this.ackSent = offset;
       this.link.send({ type: 'shell_ack', sessionId: this.sessionId, offset });
     }
+  }
+
+  /** A resize from a read-write viewer: applied when it owns the size, else remembered. */
+  resize(viewer: Viewer, cols: number, rows: number): void {
+    if (this.roster.want(viewer, cols, rows)) this.applySize(cols, rows);
+  }
+
+  private joined(viewer: Viewer): void {
+    if (this.roster.add(viewer)) this.membershipChanged();
+  }
+
+  /** Tell everyone who is here; a new size owner's size applies. */
+  private membershipChanged(): void {
+    this.roster.broadcast();
+    const wanted = this.roster.ownerWants();
+    if (wanted && (wanted.cols !== this.cols || wanted.rows !== this.rows)) this.applySize(wanted.cols, wanted.rows);
+  }
+
+  private applySize(cols: number, rows: number): void {
+    this.cols = cols;
+    this.rows = rows;
+    this.link.send({ type: 'shell_resize', sessionId: this.sessionId, cols, rows });
+    for (const v of this.viewers) v.onResized(cols, rows);
   }
 
   /** (Re)stream from the lowest offset any viewer still needs; viewers that have bytes skip them. */
@@ -131,20 +161,24 @@ export class SessionRoute implements SessionSink {
   }
 
   onStopped(msg: Msg<'shell_stopped'>): void {
+    this.roster.clear(); // ending: nobody to tell who leaves
     for (const v of this.viewers) v.onStopped(msg);
     this.viewers.clear();
     this.onEnded(msg, msg.signal ? `signal ${msg.signal}` : 'exited');
   }
 
   onError(msg: { code: string; message: string }): void {
+    const fatal = msg.code === 'session_not_found' || msg.code === 'spawn_failed';
+    if (fatal) this.roster.clear();
     for (const v of this.viewers) v.onError(msg);
-    if (msg.code === 'session_not_found' || msg.code === 'spawn_failed') {
+    if (fatal) {
       this.viewers.clear();
       this.onEnded(null, `error: ${msg.code}`);
     }
   }
 
   onAgentGone(reason: string): void {
+    this.roster.clear();
     for (const v of this.viewers) v.onGone(reason);
     this.viewers.clear();
   }

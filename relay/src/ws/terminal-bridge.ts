@@ -6,7 +6,10 @@
  * the offset the client has rendered (after a reload, a network drop or a relay restart). Closing
  * the socket only detaches: the shell keeps running on the agent until `shell_stop`, its exit, or
  * its idle timeout. Sessions are recorded in terminal_sessions (who, which agent, when, how it
- * ended); only the principal that opened a session may attach to it.
+ * ended). Who may attach and in which mode: ./viewer-access.ts (opener and admins read-write,
+ * share links in their mode). Input, resize and stop from a read-only viewer are refused with
+ * `read_only` and never reach the agent; resizes apply only from the session's size owner
+ * (../hub/viewer-roster.ts).
  */
 import type { WebSocket, RawData } from 'ws';
 import {
@@ -20,11 +23,13 @@ import {
   parseControlMessage,
   type AgentToRelay,
   type RelayToClient,
+  type ViewerInfo,
 } from '@rexec/shared';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { AgentHub } from '../hub/agent-hub.js';
 import type { SessionRoute, Viewer } from '../hub/session-route.js';
-import { describePrincipal, type Principal } from '../auth/principal.js';
+import type { ViewerIdentity } from '../hub/viewer-roster.js';
+import { attachIdentity, openerIdentity, type TerminalAccess } from './viewer-access.js';
 import { newId } from '../auth/secrets.js';
 import { TokenBucket } from '../rate-limit.js';
 import { log } from '../log.js';
@@ -50,11 +55,13 @@ export class TerminalBridge implements Viewer {
   private sessionId: string | null = null;
   private startTimer: NodeJS.Timeout | null = null;
   private readonly bucket = new TokenBucket(LIMITS.messagesPerSecond, LIMITS.messageBurst);
+  /** Set when the socket starts or attaches to a session. */
+  private who: ViewerIdentity | null = null;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly agent: { id: string; name: string },
-    private readonly principal: Principal,
+    private readonly access: TerminalAccess,
     private readonly hub: AgentHub,
     private readonly prisma: PrismaClient,
   ) {
@@ -66,6 +73,19 @@ export class TerminalBridge implements Viewer {
 
   get bufferedAmount(): number {
     return this.ws.bufferedAmount;
+  }
+
+  get identity(): ViewerIdentity {
+    if (!this.who) throw new Error('terminal bridge without identity');
+    return this.who;
+  }
+
+  /** Refuses what a read-only viewer may not do; true when refused. */
+  private refusedReadOnly(what: 'shell_input' | 'shell_resize' | 'shell_stop'): boolean {
+    if (this.who?.mode !== 'ro') return false;
+    const verb = what === 'shell_input' ? 'type into' : what === 'shell_resize' ? 'resize' : 'stop';
+    this.error(ErrorCode.ReadOnly, `read-only viewer: you cannot ${verb} this session`, what);
+    return true;
   }
 
   private sendJson(msg: RelayToClient): void {
@@ -100,19 +120,22 @@ export class TerminalBridge implements Viewer {
       case 'shell_start':
         return void this.start(msg.cols, msg.rows);
       case 'shell_attach':
-        return void this.attach(msg.sessionId, msg.offset);
+        return void this.attach(msg.sessionId, msg.offset, msg.readOnly === true);
       case 'ack':
         if (this.state === 'running') this.route!.ack(this, msg.offset);
         return;
       case 'shell_input':
         if (this.state !== 'running') return this.error(ErrorCode.SessionNotFound, 'no running session: send shell_start or shell_attach first', msg.type);
+        if (this.refusedReadOnly(msg.type)) return;
         this.route!.link.send({ type: 'shell_input', sessionId: this.sessionId!, data: msg.data });
         return;
       case 'shell_resize':
         if (this.state !== 'running') return this.error(ErrorCode.SessionNotFound, 'no running session: send shell_start or shell_attach first', msg.type);
-        this.route!.link.send({ type: 'shell_resize', sessionId: this.sessionId!, cols: msg.cols, rows: msg.rows });
+        if (this.refusedReadOnly(msg.type)) return;
+        this.route!.resize(this, msg.cols, msg.rows);
         return;
       case 'shell_stop':
+        if (this.refusedReadOnly(msg.type)) return;
         if (this.route) this.route.link.send({ type: 'shell_stop', sessionId: this.sessionId! });
         return;
     }
@@ -129,31 +152,35 @@ export class TerminalBridge implements Viewer {
 
   private async start(cols: number, rows: number): Promise<void> {
     if (this.state !== 'idle') return this.error(ErrorCode.Conflict, 'this socket already has a session', 'shell_start');
+    const who = openerIdentity(this.access);
+    if (!who) return this.error(ErrorCode.Forbidden, 'a share link can only attach to its session, not start a shell', 'shell_start');
     const link = this.hub.get(this.agent.id);
     if (!link) {
       this.error(ErrorCode.AgentOffline, `agent ${this.agent.name} is offline`, 'shell_start');
       return this.end(CloseCode.AgentOffline, 'agent is offline');
     }
     this.state = 'starting';
+    this.who = who;
     const sessionId = (this.sessionId = newId());
     this.armStartTimer();
     await this.prisma.terminalSession
-      .create({ data: { id: sessionId, agentId: this.agent.id, openedBy: describePrincipal(this.principal), cols, rows } })
+      .create({ data: { id: sessionId, agentId: this.agent.id, openedBy: who.actor, cols, rows } })
       .catch((err) => log.warn('could not record terminal session', { err: err.message }));
     if (this.state !== 'starting') return; // the client left while we were recording
     this.route = link.route(sessionId, this.onEnded(sessionId));
     this.route.startNew(this);
     link.send({ type: 'shell_start', sessionId, cols, rows });
-    log.info('terminal opened', { agent: this.agent.name, session: sessionId, by: describePrincipal(this.principal) });
+    log.info('terminal opened', { agent: this.agent.name, session: sessionId, by: who.actor });
   }
 
-  private async attach(sessionId: string, offset: number): Promise<void> {
+  private async attach(sessionId: string, offset: number, readOnly: boolean): Promise<void> {
     if (this.state !== 'idle') return this.error(ErrorCode.Conflict, 'this socket already has a session', 'shell_attach');
     this.state = 'starting';
     this.mode = 'attach';
     const row = await this.prisma.terminalSession.findUnique({ where: { id: sessionId } });
     if (this.state !== 'starting') return;
-    if (!row || row.agentId !== this.agent.id || row.openedBy !== describePrincipal(this.principal)) {
+    const who = row && row.agentId === this.agent.id ? attachIdentity(this.access, row, readOnly) : null;
+    if (!row || !who) {
       this.error(ErrorCode.SessionNotFound, 'no such session on this agent', 'shell_attach');
       return this.end(CloseCode.SessionEnded, 'no such session');
     }
@@ -172,10 +199,11 @@ export class TerminalBridge implements Viewer {
       return this.end(CloseCode.SessionEnded, 'session lost');
     }
     this.sessionId = sessionId;
+    this.who = who;
     this.armStartTimer();
     this.route = link.route(sessionId, this.onEnded(sessionId));
     this.route.attach(this, offset);
-    log.info('terminal attached', { agent: this.agent.name, session: sessionId, offset, by: describePrincipal(this.principal) });
+    log.info('terminal attached', { agent: this.agent.name, session: sessionId, offset, by: who.actor, mode: who.mode });
   }
 
   // ---- Viewer (from the session route) -------------------------------------------------------
@@ -190,6 +218,14 @@ export class TerminalBridge implements Viewer {
     this.state = 'running';
     if (this.mode === 'new') this.sendJson({ type: 'shell_started', sessionId: msg.sessionId, cols: msg.cols, rows: msg.rows });
     else this.sendJson({ type: 'shell_attached', sessionId: msg.sessionId, fromOffset: msg.fromOffset, outputBytes: msg.outputBytes, cols: msg.cols, rows: msg.rows });
+  }
+
+  onViewers(viewers: (ViewerInfo & { you: boolean })[]): void {
+    if (this.sessionId) this.sendJson({ type: 'viewers', sessionId: this.sessionId, viewers });
+  }
+
+  onResized(cols: number, rows: number): void {
+    if (this.sessionId) this.sendJson({ type: 'shell_resized', sessionId: this.sessionId, cols, rows });
   }
 
   onStopped(msg: Extract<AgentToRelay, { type: 'shell_stopped' }>): void {

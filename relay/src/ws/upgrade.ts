@@ -8,6 +8,9 @@
  *   /ws/terminal/{agent}       terminal; agent by id or name; session JWT in the
  *                              Sec-WebSocket-Protocol header, or `Authorization: Bearer` (CLI)
  *   /ws/runs/{run}?offset=N    follow a run's output and status (viewer role); same auth
+ *   /ws/share                  a terminal through a share link: the rxs_ token in the
+ *                              Sec-WebSocket-Protocol header (SHARE_AUTH_SUBPROTOCOL_PREFIX), or
+ *                              `Authorization: Bearer` (CLI); never in the query string
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -18,6 +21,7 @@ import {
   ErrorCode,
   LIMITS,
   RexecError,
+  SHARE_AUTH_SUBPROTOCOL_PREFIX,
 } from '@rexec/shared';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { bearerFrom, hasRole, type Authenticator, type Principal } from '../auth/principal.js';
@@ -32,6 +36,8 @@ import type { LiveSockets } from './live-sockets.js';
 import { auditLog } from '../audit/audit-log.js';
 import { describePrincipal } from '../auth/principal.js';
 import type { EventBus } from '../events/event-bus.js';
+import type { ShareSockets } from '../shares/share-sockets.js';
+import { resolveShare } from '../shares/share-store.js';
 
 export interface UpgradeDeps {
   prisma: PrismaClient;
@@ -40,6 +46,7 @@ export interface UpgradeDeps {
   runs: RunEngine;
   liveSockets: LiveSockets;
   events?: EventBus;
+  shareSockets: ShareSockets;
   isOriginAllowed(origin: string): boolean;
 }
 
@@ -57,10 +64,10 @@ function refuse(socket: Duplex, err: RexecError): void {
 }
 
 /** The secret a terminal client presents: sub-protocol entry or Authorization header. */
-function terminalSecret(req: IncomingMessage): string | undefined {
+function terminalSecret(req: IncomingMessage, prefix = BROWSER_AUTH_SUBPROTOCOL_PREFIX): string | undefined {
   const protos = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
-  const auth = protos.find((p) => p.startsWith(BROWSER_AUTH_SUBPROTOCOL_PREFIX));
-  return auth ? auth.slice(BROWSER_AUTH_SUBPROTOCOL_PREFIX.length) : bearerFrom(req.headers.authorization);
+  const auth = protos.find((p) => p.startsWith(prefix));
+  return auth ? auth.slice(prefix.length) : bearerFrom(req.headers.authorization);
 }
 
 export function createUpgradeHandler(deps: UpgradeDeps) {
@@ -89,14 +96,18 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
       return;
     }
 
-    /** A person's socket (browser or CLI): Origin, credentials and role, all before the 101. */
-    const personal = async (what: string, min: 'viewer' | 'operator'): Promise<Principal> => {
+    /** Browsers always send Origin; a cross-site page must never reach a terminal or a run. */
+    const checkOrigin = (what: string) => {
       const origin = req.headers.origin;
-      // Browsers always send Origin; a cross-site page must never reach a terminal or a run.
       if (origin !== undefined && !deps.isOriginAllowed(origin)) {
         log.warn(`${what} upgrade refused: origin not allowed`, { origin, ip });
         throw new RexecError(ErrorCode.Forbidden, `origin ${origin} is not allowed`);
       }
+    };
+
+    /** A person's socket (browser or CLI): Origin, credentials and role, all before the 101. */
+    const personal = async (what: string, min: 'viewer' | 'operator'): Promise<Principal> => {
+      checkOrigin(what);
       const principal: Principal | null = await deps.auth.authenticate(terminalSecret(req));
       if (!principal || principal.kind === 'agent') throw new RexecError(ErrorCode.Unauthorized, 'sign in first: missing, invalid or expired session');
       if (principal.kind === 'user' && principal.mustChangePassword) throw new RexecError(ErrorCode.Forbidden, 'password change required');
@@ -137,7 +148,28 @@ export function createUpgradeHandler(deps: UpgradeDeps) {
           void auditLog(deps.prisma).record({ actor, action: 'terminal.close', target: agent.name, ip, details: { seconds: Math.round((Date.now() - opened) / 1000), code } });
           deps.events?.publish({ type: 'terminal.ended', ...terminal }, { agentId: agent.id, owner: actor });
         });
-        new TerminalBridge(ws, { id: agent.id, name: agent.name }, principal, deps.hub, deps.prisma);
+        new TerminalBridge(ws, { id: agent.id, name: agent.name }, { kind: 'person', principal }, deps.hub, deps.prisma);
+      });
+      return;
+    }
+
+    if (/^\/ws\/share\/?$/.test(url.pathname)) {
+      checkOrigin('share');
+      const found = await resolveShare(deps.prisma, terminalSecret(req, SHARE_AUTH_SUBPROTOCOL_PREFIX));
+      if (!found.ok) {
+        // Tries of a known link after its end are worth a record; unknown tokens only a log line.
+        if (found.row) void auditLog(deps.prisma).record({ actor: `share:${found.row.id}`, action: 'share.refused', target: found.row.sessionId, ip, details: { reason: found.reason } });
+        throw new RexecError(found.reason === 'ended' ? ErrorCode.SessionNotFound : ErrorCode.Unauthorized, found.message);
+      }
+      const { grant, agent } = found;
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        deps.shareSockets.add(ws, grant.id, grant.expiresAt);
+        const opened = Date.now();
+        const actor = `share:${grant.id}`;
+        void deps.prisma.terminalShare.update({ where: { id: grant.id }, data: { lastUsedAt: new Date() } }).catch(() => {});
+        void auditLog(deps.prisma).record({ actor, action: 'share.use', target: grant.sessionId, ip, details: { mode: grant.mode, label: grant.label, agent: agent.name } });
+        ws.once('close', (code) => void auditLog(deps.prisma).record({ actor, action: 'share.close', target: grant.sessionId, ip, details: { seconds: Math.round((Date.now() - opened) / 1000), code } }));
+        new TerminalBridge(ws, agent, { kind: 'share', share: grant }, deps.hub, deps.prisma);
       });
       return;
     }

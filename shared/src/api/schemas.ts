@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { LIMITS } from '../protocol/limits.js';
 import { agentNameSchema, commandFields, exactlyOneCommand, shortText, tagsSchema } from '../protocol/fields.js';
 import { execResultSchema } from '../protocol/agent-messages.js';
+import { viewerInfoSchema } from '../protocol/viewers.js';
 
 export const ROLES = ['admin', 'operator', 'viewer'] as const;
 export const roleSchema = z.enum(ROLES);
@@ -141,6 +142,8 @@ export const sessionViewSchema = z.object({
   live: z.boolean(),
   /** Sockets attached to it through this relay. */
   viewers: z.number().int(),
+  /** Who they are (name, mode, since, owner). */
+  attached: z.array(viewerInfoSchema).default([]),
   /** Output produced so far, as last seen by this relay (null if not seen since it started). */
   outputBytes: z.number().int().nullable(),
   lastOutputAt: z.string().nullable(),

@@ -11,11 +11,17 @@
  * SESSION_DEFAULTS.ackEveryBytes): that is the flow control. Closing the socket detaches; the
  * shell keeps running. `shell_stop` ends it; `shell_stopped` reports the end and the relay closes
  * with CloseCode.SessionEnded.
+ *
+ * Several sockets may view one session (./viewers.ts): the relay sends every one of them
+ * `viewers` when the set changes and `shell_resized` when the size changes. `/ws/share` is the
+ * same protocol for a share link (token in the sub-protocol SHARE_AUTH_SUBPROTOCOL_PREFIX + token);
+ * it may only `shell_attach` to the shared session.
  */
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { colsSchema, idSchema, rowsSchema } from './fields.js';
 import { shellAttachedSchema, shellStartedSchema, shellStoppedSchema } from './agent-messages.js';
+import { shellResizedSchema, viewersMessageSchema } from './viewers.js';
 
 // ---- client -> relay ---------------------------------------------------------------------
 
@@ -23,7 +29,8 @@ export const clientShellStartSchema = z.object({ type: z.literal('shell_start'),
 export const clientShellInputSchema = z.object({ type: z.literal('shell_input'), data: z.string().max(LIMITS.maxInputBytes) });
 export const clientShellResizeSchema = z.object({ type: z.literal('shell_resize'), cols: colsSchema, rows: rowsSchema });
 export const clientShellStopSchema = z.object({ type: z.literal('shell_stop') });
-export const clientShellAttachSchema = z.object({ type: z.literal('shell_attach'), sessionId: idSchema, offset: z.number().int().nonnegative() });
+/** `readOnly`: watch only, even where read-write is allowed (rexec tail, an admin looking in). */
+export const clientShellAttachSchema = z.object({ type: z.literal('shell_attach'), sessionId: idSchema, offset: z.number().int().nonnegative(), readOnly: z.boolean().optional() });
 export const clientAckSchema = z.object({ type: z.literal('ack'), offset: z.number().int().nonnegative() });
 export const clientPingSchema = z.object({ type: z.literal('ping'), ts: z.number() });
 
@@ -66,5 +73,7 @@ export const relayToClientSchema = z.discriminatedUnion('type', [
   terminalStoppedSchema,
   terminalErrorSchema,
   terminalPongSchema,
+  viewersMessageSchema,
+  shellResizedSchema,
 ]);
 export type RelayToClient = z.infer<typeof relayToClientSchema>;

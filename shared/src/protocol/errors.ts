@@ -15,6 +15,8 @@ export const ErrorCode = {
   UnknownMessage: 'unknown_message',
   MessageTooLarge: 'message_too_large',
   SessionNotFound: 'session_not_found',
+  /** Input, resize or stop from a read-only viewer. */
+  ReadOnly: 'read_only',
   TooManySessions: 'too_many_sessions',
   SpawnFailed: 'spawn_failed',
   UnsupportedVersion: 'unsupported_version',
@@ -61,6 +63,7 @@ export function statusForCode(code: ErrorCode): number {
     case 'unauthorized':
       return 401;
     case 'forbidden':
+    case 'read_only':
       return 403;
     case 'not_found':
     case 'session_not_found':

@@ -7,5 +7,6 @@ export * from './frames.js';
 export * from './run-messages.js';
 export * from './agent-messages.js';
 export * from './metrics.js';
+export * from './viewers.js';
 export * from './browser-messages.js';
 export * from './parse.js';

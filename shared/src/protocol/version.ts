@@ -39,6 +39,10 @@
  *   (3, no bump) `metrics` (./metrics.ts), agent -> relay, host metrics every few seconds. An
  *      older relay answers `error` (unknown_message, ref "metrics"); the agent then stops sending
  *      metrics on that link, so nothing else changes for it.
+ *   Additive on terminal sockets (no version change; the agent link is untouched): `viewers` and
+ *   `shell_resized` from the relay, `shell_attach.readOnly`, the `read_only` error code, and
+ *   `/ws/share` for share links (./viewers.ts, ../api/shares.ts). Older clients ignore the new
+ *   message types.
  */
 export const PROTOCOL_VERSION = 3;
 

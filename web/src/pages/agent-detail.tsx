@@ -129,8 +129,9 @@ function AgentDetail({ agentId }: { agentId: string }) {
                     {s.id.slice(0, 8)} · {s.cols}×{s.rows}
                   </span>
                   <span class="muted small">by {s.openedBy}</span>
-                  <span class="muted small" data-testid="viewers">
+                  <span class="muted small" data-testid="viewers" title={s.attached.map((v) => `${v.name} (${v.mode === 'ro' ? 'read-only' : 'read-write'})`).join(', ')}>
                     {s.viewers} viewer{s.viewers === 1 ? '' : 's'} attached
+                    {s.attached.length ? `: ${s.attached.map((v) => v.name + (v.mode === 'ro' ? ' (read-only)' : '')).join(', ')}` : ''}
                   </span>
                   <a class="btn btn-small" href={href('/terminals', { agent: a.id, session: s.id })}>
                     Attach

@@ -1,20 +1,31 @@
 /**
  * Terminal view: xterm.js filling the window below a slim header (back link, agent name,
- * connection state, Reconnect). Bytes pass through untouched in both directions, so colours,
- * full-screen programs and Ctrl-C behave as in a local terminal. The terminal follows the window
- * (ResizeObserver -> fit -> shell_resize).
+ * connection state, Reconnect, who is attached, Search, Share). Bytes pass through untouched in
+ * both directions, so colours, full-screen programs and Ctrl-C behave as in a local terminal.
  *
- * Test hooks: `#terminal` (data-cols, data-rows), `#connection-state` (data-state), `#reconnect`.
+ * Size: the viewer that owns the session's size (its opener, see relay/src/hub/viewer-roster.ts)
+ * follows its window (ResizeObserver -> fit -> shell_resize); every other viewer renders at the
+ * session's size (`shell_resized`) and scrolls if its window is smaller.
+ *
+ * Keys: Ctrl+Shift+C copies the selection, Ctrl+Shift+V pastes, Ctrl+Shift+F searches the
+ * scrollback. A read-only viewer (share link) cannot type.
+ *
+ * Test hooks: `#terminal` (data-cols, data-rows, data-size-mode fit|session), `#connection-state`
+ * (data-state), `#reconnect`, `#terminal-readonly`, plus those of ./viewer-chips.ts,
+ * ./terminal-search.ts and ./share-panel.ts.
  */
 import '@xterm/xterm/css/xterm.css';
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
-import { CloseCode, ErrorCode, closeCodeName } from '@rexec/shared';
-import { ApiError, listAgents, me } from '../api.js';
+import { CloseCode, ErrorCode, closeCodeName, type ViewerMode } from '@rexec/shared';
+import { ApiError, listAgents, me, shareInfo } from '../api.js';
 import { h, type Disposables } from '../dom.js';
-import { token } from '../session.js';
+import { getSession, token } from '../session.js';
 import { navigate } from '../nav.js';
-import { TerminalLink } from '../terminal-link.js';
+import { TerminalLink, type TerminalTarget } from '../terminal-link.js';
+import { viewerChips } from './viewer-chips.js';
+import { terminalSearch } from './terminal-search.js';
+import { sharePanel } from './share-panel.js';
 import { onThemeChange, resolvedTheme } from '../theme.js';
 import { DARK, LIGHT, TERMINAL_FONT } from '../term-theme.js';
 
@@ -41,6 +52,8 @@ export interface TerminalViewOptions {
   back?: boolean;
   /** Called with the connection state and the agent's name as they change. */
   onState?: (state: string, agentName: string) => void;
+  /** Open the session of a share link (no sign-in; the link's token is the credential). */
+  share?: { token: string; sessionId: string; mode: ViewerMode; label: string };
 }
 
 /** Font size of every terminal view, changed with `setTerminalFontSize`. */
@@ -65,8 +78,15 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   const state = h('span', { class: 'conn-state', id: id('connection-state'), 'data-state': 'connecting', role: 'status' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), stateText);
   const reconnectBtn = h('button', { type: 'button', id: id('reconnect'), 'data-action': 'reconnect', class: 'btn btn-small btn-primary', hidden: true }, 'Reconnect');
   const sizeLabel = h('span', { class: 'term-size muted', id: id('terminal-size'), 'data-testid': 'terminal-size', title: 'columns × rows' });
-  const host = h('div', { id: id('terminal'), class: 'terminal-host', 'data-testid': 'terminal' });
+  const host = h('div', { id: id('terminal'), class: 'terminal-host', 'data-testid': 'terminal', 'data-size-mode': 'fit' });
+  const chips = viewerChips(withIds);
+  chips.clear();
+  const readOnlyBadge = h('span', { class: 'chip chip-ro', id: id('terminal-readonly'), hidden: true, title: 'You can watch this terminal but not type into it' }, 'read-only');
+  const share = opts.share;
+  let sessionIdNow: string | null = null;
+  const shares = share ? null : sharePanel(() => sessionIdNow, d, withIds);
 
+  const searchSlot = h('span', { class: 'term-search-slot' });
   root.append(
     h(
       'div',
@@ -79,9 +99,14 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
         agentLabel,
         state,
         reconnectBtn,
+        readOnlyBadge,
         h('span', { class: 'spacer' }),
+        chips.el,
+        searchSlot,
+        shares?.button ?? null,
         sizeLabel,
       ),
+      shares?.panel ?? null,
       host,
     ),
   );
@@ -93,12 +118,15 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
     lineHeight: 1.15,
     scrollback: 10_000,
     theme: resolvedTheme() === 'dark' ? DARK : LIGHT,
-    allowProposedApi: false,
+    // The search addon's match highlights are decorations, a "proposed" xterm API.
+    allowProposedApi: true,
   });
   const fit = new FitAddon();
   term.loadAddon(fit);
   term.open(host);
   d.add(() => term.dispose());
+  const search = terminalSearch(term, d, withIds);
+  searchSlot.append(search.bar, search.button);
   d.add(
     onThemeChange((t) => {
       term.options.theme = t === 'dark' ? DARK : LIGHT;
@@ -130,15 +158,30 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   };
 
   // ---- sizing -------------------------------------------------------------------------------
+  // 'fit': this viewer owns the session's size and follows its window. 'session': another viewer
+  // owns it; render at the session's size and tell the relay what this window would like (it
+  // applies if this viewer becomes the size owner).
+  let sizeMode: 'fit' | 'session' = 'fit';
+  let sessionSize: { cols: number; rows: number } | null = null;
   let fitFrame = 0;
   const fitNow = () => {
     fitFrame = 0;
     if (d.isDisposed || host.clientWidth === 0 || host.clientHeight === 0) return;
     try {
-      fit.fit();
+      if (sizeMode === 'fit') return fit.fit();
+      const wanted = fit.proposeDimensions();
+      if (wanted && link?.running && !link.readOnly) link.resize(wanted.cols, wanted.rows);
+      if (sessionSize && (term.cols !== sessionSize.cols || term.rows !== sessionSize.rows)) term.resize(sessionSize.cols, sessionSize.rows);
     } catch (err) {
       console.warn('rexec: fit failed', err);
     }
+  };
+  const setSizeMode = (m: 'fit' | 'session') => {
+    if (m === sizeMode) return;
+    sizeMode = m;
+    host.dataset.sizeMode = m;
+    fitNow();
+    if (m === 'fit') link?.resize(term.cols, term.rows);
   };
   const scheduleFit = () => {
     if (!fitFrame) fitFrame = requestAnimationFrame(fitNow);
@@ -156,7 +199,7 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   // A session outlives this page: closing or reloading detaches, and the terminal attaches again
   // from the last byte it rendered (after a reload: from the start of the agent's buffer). Network
   // drops, relay restarts and agent blips reconnect by themselves with backoff.
-  const resumeKey = opts.resumeKey ?? `rexec.session.${agentId}`;
+  const resumeKey = opts.resumeKey ?? (share ? `rexec.share.${share.sessionId}` : `rexec.session.${agentId}`);
   let link: TerminalLink | null = null;
   let exit: { exitCode: number | null; signal: string | null } | null = null;
   let lastError: string | null = null;
@@ -176,6 +219,10 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   /** The socket closed before a session started: ask the REST API why (it has status codes). */
   const explainRefusal = async (): Promise<string> => {
     try {
+      if (share) {
+        await shareInfo(share.token);
+        return 'could not connect';
+      }
       await me(); // a 401 here sends the user to the login page
       const agents = await listAgents();
       const a = agents.find((x) => x.id === agentId);
@@ -188,10 +235,16 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   };
 
   const connect = (resume: { sessionId: string; offset: number } | null = null) => {
-    const t = token();
-    if (!t) {
-      navigate('/login', { replace: true, next: location.hash.replace(/^#/, '') });
-      return;
+    let target: TerminalTarget;
+    if (share) {
+      target = { kind: 'share', token: share.token, sessionId: share.sessionId };
+    } else {
+      const t = token();
+      if (!t) {
+        navigate('/login', { replace: true, next: location.hash.replace(/^#/, '') });
+        return;
+      }
+      target = { kind: 'agent', agentId, token: t };
     }
     window.clearTimeout(retryTimer);
     pendingResume = null;
@@ -199,22 +252,43 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
     exit = null;
     lastError = lastErrorCode = null;
     started = false;
+    chips.clear();
     if (!resume && sessions++ > 0) term.reset();
     setState('connecting', resume ? 'reconnecting…' : undefined);
-    const mine = new TerminalLink(agentId, t, () => ({ cols: term.cols, rows: term.rows }), {
+    const mine = new TerminalLink(target, () => {
+      const want = sizeMode === 'fit' ? null : fit.proposeDimensions();
+      return want ? { cols: want.cols, rows: want.rows } : { cols: term.cols, rows: term.rows };
+    }, {
       hello(agentName) {
         agentLabel.textContent = agentName;
         if (withIds) document.title = `${agentName} · Rexec`;
         setState('starting');
       },
-      started(sessionId) {
+      started(sessionId, cols, rows) {
         started = true;
         retries = 0;
+        sessionIdNow = sessionId;
+        sessionSize = { cols, rows };
         sessionStorage.setItem(resumeKey, sessionId);
         setState('running');
         fitNow();
-        link?.resize(term.cols, term.rows);
+        if (sizeMode === 'fit') link?.resize(term.cols, term.rows);
         term.focus();
+      },
+      viewers(list) {
+        chips.update(list);
+        const me = list.find((v) => v.you);
+        if (!me) return;
+        const ro = me.mode === 'ro';
+        term.options.disableStdin = ro;
+        term.options.cursorBlink = !ro;
+        readOnlyBadge.hidden = !ro;
+        if (shares) shares.button.hidden = !(me.owner || getSession()?.user.role === 'admin');
+        setSizeMode(me.sizeOwner ? 'fit' : 'session');
+      },
+      resized(cols, rows) {
+        sessionSize = { cols, rows };
+        if (sizeMode === 'session') fitNow();
       },
       output(data, end) {
         term.write(data, () => mine.rendered(end));
@@ -254,12 +328,13 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   };
 
   const onClosed = async (code: number, reason: string, wasOpen: boolean, position: { sessionId: string; offset: number } | null) => {
+    chips.clear(); // who was attached is not known any more
     let s: ConnState;
     let text: string;
     if (lastErrorCode === ErrorCode.SessionNotFound) {
       // The session we tried to resume is gone (ended while we were away): start a fresh one.
       sessionStorage.removeItem(resumeKey);
-      if (position && !started) return connect(null);
+      if (position && !started && !share) return connect(null);
       s = 'ended';
       text = 'session ended';
     } else if (code === CloseCode.SessionEnded || exit) {
@@ -268,8 +343,8 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
       sessionStorage.removeItem(resumeKey);
     } else if (code === CloseCode.Unauthorized) {
       s = 'error';
-      text = `not authorized${reason ? `: ${reason}` : ''}`;
-      void me().catch(() => {}); // a 401 sends the user to the login page
+      text = share ? `share link closed${reason ? `: ${reason}` : ''}` : `not authorized${reason ? `: ${reason}` : ''}`;
+      if (!share) void me().catch(() => {}); // a 401 sends the user to the login page
     } else if (position) {
       // Network drop, relay restart, agent reconnecting: the shell is still there.
       if (code === CloseCode.AgentOffline) return retry(position, 'agent went offline', 'offline');
@@ -289,7 +364,9 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
     }
     setState(s, text);
     // Hide the cursor: nothing typed goes to a shell now.
-    notice(`${text} — press Enter or click Reconnect for a new session`, '2', '\x1b[?25l');
+    const again = share ? (s === 'ended' || code === CloseCode.Unauthorized ? '' : ' — press Enter or click Reconnect to join again') : ' — press Enter or click Reconnect for a new session';
+    if (share && (s === 'ended' || code === CloseCode.Unauthorized)) reconnectBtn.hidden = true;
+    notice(`${text}${again}`, '2', '\x1b[?25l');
   };
 
   // term.onBinary is left alone: it only carries legacy X10 mouse reports beyond column 95,
@@ -305,13 +382,22 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   });
   term.onResize(({ cols, rows }) => {
     updateSize();
-    link?.resize(cols, rows);
+    if (sizeMode === 'fit') link?.resize(cols, rows);
   });
   term.attachCustomKeyEventHandler((ev) => {
+    const ctrlShift = ev.ctrlKey && ev.shiftKey && !ev.altKey && !ev.metaKey;
     // Ctrl+Shift+C copies the selection (Chrome would open the element inspector).
-    if (ev.type === 'keydown' && ev.ctrlKey && ev.shiftKey && ev.code === 'KeyC' && term.hasSelection()) {
+    if (ev.type === 'keydown' && ctrlShift && ev.code === 'KeyC' && term.hasSelection()) {
       void navigator.clipboard?.writeText(term.getSelection()).catch(() => {});
       ev.preventDefault();
+      return false;
+    }
+    // Ctrl+Shift+V: leave it to the browser, whose paste event xterm turns into input.
+    if (ctrlShift && ev.code === 'KeyV') return false;
+    // Ctrl+Shift+F: search the scrollback.
+    if (ev.type === 'keydown' && ctrlShift && ev.code === 'KeyF') {
+      ev.preventDefault();
+      search.open();
       return false;
     }
     return true;

@@ -130,6 +130,7 @@ export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecSer
         rows: route?.rows ?? row.rows,
         live: link?.hasSession(row.id) ?? false,
         viewers: route?.viewers.size ?? 0,
+        attached: route?.roster.list() ?? [],
         outputBytes: route?.outputBytes ?? link?.helloOutputBytes(row.id) ?? null,
         lastOutputAt: route?.lastOutputAt?.toISOString() ?? null,
       };

@@ -5,8 +5,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -35,8 +33,9 @@ export interface OpenOptions {
 
 /**
  * The embedded database's buffer cache. PGlite's default (128MB) makes its WebAssembly memory grow
- * past its 128 MiB minimum; 32MB keeps it there (the relay idles at about 200 MiB instead of 340)
- * and is plenty for one site's relay. The files still sit in the OS page cache.
+ * past its 128 MiB minimum; 32MB keeps it there (a restarted relay idles at about 320 MiB instead
+ * of 420; the first start, which runs initdb, holds more until V8 collects it) and is plenty for
+ * one site's relay. The files still sit in the OS page cache.
  */
 export const DEFAULT_PGLITE_SHARED_BUFFERS = '32MB';
 
@@ -50,10 +49,8 @@ async function openEmbedded(dataDir: string, sharedBuffers: string): Promise<Dat
   const release = acquireDataDirLock(dataDir);
   try {
     const dbDir = path.join(dataDir, 'db');
-    const fresh = !fs.existsSync(path.join(dbDir, 'PG_VERSION'));
     const pglite = new PGlite(dbDir, { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`] });
     await pglite.waitReady;
-    if (fresh) collectInitdbGarbage();
     const runner: SqlRunner = {
       exec: async (sql) => {
         await pglite.exec(sql);
@@ -107,12 +104,3 @@ async function openPostgres(url: string): Promise<Database> {
   }
 }
 
-/**
- * Creating a database runs initdb in a WebAssembly instance of its own whose memory (about
- * 450 MiB) is garbage afterwards, but V8 may hold it for a long time: a freshly set-up relay
- * idled at 800 MiB. One full collection right after set-up returns it.
- */
-function collectInitdbGarbage(): void {
-  v8.setFlagsFromString('--expose-gc');
-  (vm.runInNewContext('gc') as () => void)();
-}

@@ -3,6 +3,9 @@
  * claims the pid file, keeps the state file, and wires the link to the session manager, the
  * exec runner and the run manager.
  *
+ * Stopping (signal or stop()) lets go of the terminal sessions, whose session host processes keep
+ * the shells running for the next agent process; execs and runs are ended.
+ *
  * Exit codes of the returned `done` promise: 0 after SIGTERM/SIGINT/SIGHUP or stop(), 2 when the relay
  * rejected the agent for good (bad credential, agent deleted, unsupported version, replaced).
  */
@@ -80,7 +83,8 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     maxSessions: opts.maxSessions ?? DEFAULT_MAX_SESSIONS,
     logger: log,
     env: opts.env,
-    ...(opts.spawnPty ? { spawn: opts.spawnPty } : {}),
+    // Real sessions live in session host processes that outlive this one; a test PTY runs in-process.
+    ...(opts.spawnPty ? { spawn: opts.spawnPty } : { stateDir: paths.sessions }),
     ...sessionTuning(opts.env),
   });
   const allowlist = new CommandAllowlist(reg.command_allowlist ?? []);
@@ -116,6 +120,7 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
       case 'shell_ack':
       case 'shell_peek':
       case 'shell_nudge':
+      case 'shell_snapshot':
         return sessions.handle(msg);
       case 'exec':
       case 'exec_kill':
@@ -189,9 +194,10 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     stopping ??= (async () => {
       await link.dispose(1000, 'agent stopping');
       const cap = new Promise<void>((r) => setTimeout(r, SHUTDOWN_CAP_MS).unref());
-      // Shells and runs do not outlive the agent process (a per-session host is planned): end them.
-      // Runs the cap cuts short keep their records, so the next agent start kills what is left.
-      await Promise.race([Promise.all([sessions.stopAll(), execs.killAll(), runs.stopAll()]), cap]);
+      // Shells live in their session hosts and keep running: let go of them (the next agent process
+      // finds them again). Execs and runs do not outlive the agent process: end them. Runs the cap
+      // cuts short keep their records, so the next agent start kills what is left.
+      await Promise.race([Promise.all([sessions.release(), execs.killAll(), runs.stopAll()]), cap]);
       gate.dispose();
       if (opts.handleSignals !== false) {
         process.off('SIGTERM', onSignal);
@@ -217,7 +223,13 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     allowedRoots: runs.roots.join(':') || '(none)',
     allowedRootsFrom: roots.source,
   });
-  link.start();
+  // Hosts an earlier agent process left are found before the first hello, which lists them.
+  void sessions
+    .recover()
+    .catch((err: Error) => log.warn('could not recover sessions', { err: err.message }))
+    .then(() => {
+      if (!stopping) link.start();
+    });
   return { done, stop, link };
 }
 

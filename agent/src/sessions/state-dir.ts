@@ -106,3 +106,34 @@ export function hostAlive(pid: number): boolean {
     return true; // no /proc: trust kill(0)
   }
 }
+
+/**
+ * Ends every session of a state dir (`rexec-agent unregister`): SIGTERM to each live host (it
+ * stops its shell and removes its files), SIGKILL after `graceMs`, then removes the dir.
+ * Returns how many sessions were ended.
+ */
+export async function endSessionHosts(stateDir: string, graceMs = 5000): Promise<number> {
+  const { states } = readHostStates(stateDir);
+  const live = states.filter((s) => hostAlive(s.hostPid));
+  for (const s of live) {
+    try {
+      process.kill(s.hostPid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
+  const deadline = Date.now() + graceMs;
+  while (live.some((s) => hostAlive(s.hostPid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const s of live.filter((x) => hostAlive(x.hostPid))) {
+    for (const pid of [s.pid, s.hostPid]) {
+      try {
+        if (pid > 1) process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  for (const s of states) removeHostFiles(stateDir, s);
+  rmSync(stateDir, { recursive: true, force: true });
+  return live.length;
+}

@@ -5,7 +5,8 @@
  * `shell_start` opens a new shell; `shell_attach {sessionId, offset}` joins an existing one from
  * the offset the client has rendered (after a reload, a network drop or a relay restart). Closing
  * the socket only detaches: the shell keeps running on the agent until `shell_stop`, its exit, or
- * its idle timeout. Sessions are recorded in terminal_sessions (who, which agent, when, how it
+ * its idle timeout. `shell_attach {snapshot: true}` first sends the screen (`shell_snapshot`, see
+ * hub/session-snapshot.ts) and attaches from its offset. Sessions are recorded in terminal_sessions (who, which agent, when, how it
  * ended); only the principal that opened a session may attach to it.
  */
 import type { WebSocket, RawData } from 'ws';
@@ -24,6 +25,7 @@ import {
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { AgentHub } from '../hub/agent-hub.js';
 import type { SessionRoute, Viewer } from '../hub/session-route.js';
+import { requestSnapshot } from '../hub/session-snapshot.js';
 import { describePrincipal, type Principal } from '../auth/principal.js';
 import { newId } from '../auth/secrets.js';
 import { TokenBucket } from '../rate-limit.js';
@@ -100,7 +102,7 @@ export class TerminalBridge implements Viewer {
       case 'shell_start':
         return void this.start(msg.cols, msg.rows);
       case 'shell_attach':
-        return void this.attach(msg.sessionId, msg.offset);
+        return void this.attach(msg.sessionId, msg.offset, msg.snapshot === true);
       case 'ack':
         if (this.state === 'running') this.route!.ack(this, msg.offset);
         return;
@@ -147,7 +149,7 @@ export class TerminalBridge implements Viewer {
     log.info('terminal opened', { agent: this.agent.name, session: sessionId, by: describePrincipal(this.principal) });
   }
 
-  private async attach(sessionId: string, offset: number): Promise<void> {
+  private async attach(sessionId: string, offset: number, snapshot = false): Promise<void> {
     if (this.state !== 'idle') return this.error(ErrorCode.Conflict, 'this socket already has a session', 'shell_attach');
     this.state = 'starting';
     this.mode = 'attach';
@@ -172,6 +174,15 @@ export class TerminalBridge implements Viewer {
       return this.end(CloseCode.SessionEnded, 'session lost');
     }
     this.sessionId = sessionId;
+    if (snapshot) {
+      // "Nothing rendered here": start from the screen as of some offset, then stream from there.
+      const snap = await requestSnapshot(link, sessionId);
+      if (this.state !== 'starting') return;
+      if (snap) {
+        this.sendJson({ type: 'shell_snapshot', ...snap });
+        offset = snap.offset;
+      }
+    }
     this.armStartTimer();
     this.route = link.route(sessionId, this.onEnded(sessionId));
     this.route.attach(this, offset);

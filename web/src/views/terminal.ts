@@ -216,6 +216,9 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
         link?.resize(term.cols, term.rows);
         term.focus();
       },
+      snapshot(data, offset) {
+        term.write(data, () => mine.rendered(offset));
+      },
       output(data, end) {
         term.write(data, () => mine.rendered(end));
       },
@@ -324,7 +327,7 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   });
   d.add(() => link?.dispose());
 
-  // After a reload, join the session this tab had open (from the start of the agent's buffer).
+  // After a reload, join the session this tab had open (a screen snapshot, then live output).
   const previous = opts.attach ?? sessionStorage.getItem(resumeKey);
   connect(previous ? { sessionId: previous, offset: 0 } : null);
   term.focus();

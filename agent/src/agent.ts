@@ -24,7 +24,7 @@ import { runtimePaths } from './paths.js';
 import { RunManager } from './runs/run-manager.js';
 import { allowedRootsSetting, maxRunsSetting } from './runs/settings.js';
 import { SessionManager } from './sessions/manager.js';
-import type { PtySpawner } from './sessions/pty.js';
+import { spawnPty, type PtySpawner } from './sessions/pty.js';
 import { StateWriter } from './state-file.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -83,8 +83,9 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     maxSessions: opts.maxSessions ?? DEFAULT_MAX_SESSIONS,
     logger: log,
     env: opts.env,
-    // Real sessions live in session host processes that outlive this one; a test PTY runs in-process.
-    ...(opts.spawnPty ? { spawn: opts.spawnPty } : { stateDir: paths.sessions }),
+    // Real sessions live in session host processes that outlive this one; a test PTY, or
+    // REXEC_AGENT_SESSION_HOSTS=0, keeps them in this process (they then end with it).
+    ...(opts.spawnPty ? { spawn: opts.spawnPty } : opts.env.REXEC_AGENT_SESSION_HOSTS === '0' ? { spawn: spawnPty } : { stateDir: paths.sessions }),
     ...sessionTuning(opts.env),
   });
   const allowlist = new CommandAllowlist(reg.command_allowlist ?? []);
@@ -235,9 +236,10 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
 
 /**
  * Session buffering from the environment (documented in agent/README.md):
- * REXEC_AGENT_RING_BYTES, REXEC_AGENT_SESSION_IDLE_MS, REXEC_AGENT_DETACHED_PAUSE_MS.
+ * REXEC_AGENT_RING_BYTES, REXEC_AGENT_SESSION_IDLE_MS, REXEC_AGENT_DETACHED_PAUSE_MS,
+ * REXEC_AGENT_MIRROR_PENDING_BYTES.
  */
-export function sessionTuning(env: NodeJS.ProcessEnv): { ringBytes?: number; idleTimeoutMs?: number; detachedPauseLimitMs?: number } {
+export function sessionTuning(env: NodeJS.ProcessEnv): { ringBytes?: number; idleTimeoutMs?: number; detachedPauseLimitMs?: number; mirrorPendingBytes?: number } {
   const read = (name: string, min: number): number | undefined => {
     const v = env[name];
     if (v === undefined || v === '') return undefined;
@@ -248,7 +250,9 @@ export function sessionTuning(env: NodeJS.ProcessEnv): { ringBytes?: number; idl
   const ringBytes = read('REXEC_AGENT_RING_BYTES', 64 * 1024);
   const idleTimeoutMs = read('REXEC_AGENT_SESSION_IDLE_MS', 1000);
   const detachedPauseLimitMs = read('REXEC_AGENT_DETACHED_PAUSE_MS', 0);
+  const mirrorPendingBytes = read('REXEC_AGENT_MIRROR_PENDING_BYTES', 64 * 1024);
   return {
+    ...(mirrorPendingBytes !== undefined ? { mirrorPendingBytes } : {}),
     ...(ringBytes !== undefined ? { ringBytes } : {}),
     ...(idleTimeoutMs !== undefined ? { idleTimeoutMs } : {}),
     ...(detachedPauseLimitMs !== undefined ? { detachedPauseLimitMs } : {}),

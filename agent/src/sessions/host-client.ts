@@ -5,7 +5,7 @@
  * without re-encoding. While the link is backed up the agent stops reading the socket (Pausable),
  * so the host's socket fills and the host pauses the PTY.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -194,18 +194,67 @@ function hostArgs(): string[] {
   return [join(dirname(here), 'host-main.js')];
 }
 
-/**
- * Starts a session host process for `spec` and waits for its readiness line. The host is
- * detached (its own session) and unreferenced: it outlives this process.
- */
-export function startHost(spec: HostSpec, logPath: string, timeoutMs = 15_000): Promise<StartedHost> {
+function spawnHost(logPath: string, env: Record<string, string>): ChildProcess {
   const logFd = openSync(logPath, 'a', 0o600);
-  let child;
   try {
-    child = spawn(process.execPath, hostArgs(), { detached: true, stdio: ['pipe', 'pipe', logFd], env: spec.env, cwd: '/' });
+    const child = spawn(process.execPath, hostArgs(), { detached: true, stdio: ['pipe', 'pipe', logFd], env, cwd: '/' });
+    child.stdin!.on('error', () => {});
+    // A waiting spare must not keep this process alive.
+    child.unref();
+    (child.stdin as unknown as Socket).unref?.();
+    (child.stdout as unknown as Socket).unref?.();
+    return child;
   } finally {
     closeSync(logFd);
   }
+}
+
+/**
+ * Starts session host processes. One spare host is kept started ahead (node's start-up and
+ * module loading take most of a host's start time), so a new terminal only waits for its shell.
+ * A spare that never gets a spec exits when its stdin closes (this process ending included).
+ */
+export class HostLauncher {
+  private spare: ChildProcess | null = null;
+
+  constructor(
+    private readonly logPath: string,
+    private readonly env: Record<string, string>,
+    private readonly keepSpare = true,
+  ) {}
+
+  /** Starts the spare now (the agent does at start). */
+  warm(): void {
+    if (!this.keepSpare || (this.spare && this.spare.exitCode === null && !this.spare.killed)) return;
+    this.spare = spawnHost(this.logPath, this.env);
+    this.spare.once('exit', () => {
+      if (this.spare?.exitCode !== null) this.spare = null;
+    });
+  }
+
+  /** Starts a host for `spec` and waits for its readiness line; then warms the next spare. */
+  start(spec: HostSpec, timeoutMs = 15_000): Promise<StartedHost> {
+    let child = this.spare && this.spare.exitCode === null && !this.spare.killed ? this.spare : null;
+    this.spare = null;
+    child ??= spawnHost(this.logPath, spec.env);
+    const p = handOver(child, spec, this.logPath, timeoutMs);
+    void p.then(
+      () => this.warm(),
+      () => this.warm(),
+    );
+    return p;
+  }
+
+  /** Lets the spare go (it exits on the closed stdin). */
+  dispose(): void {
+    this.spare?.stdin?.end();
+    this.spare?.unref();
+    this.spare = null;
+  }
+}
+
+/** Sends `spec` to a started host process and waits for its readiness line. */
+function handOver(child: ChildProcess, spec: HostSpec, logPath: string, timeoutMs: number): Promise<StartedHost> {
   return new Promise((resolve, reject) => {
     let out = '';
     let done = false;
@@ -237,7 +286,6 @@ export function startHost(spec: HostSpec, logPath: string, timeoutMs = 15_000): 
       if (line.ok && typeof line.hostPid === 'number' && typeof line.pid === 'number') finish(null, { hostPid: line.hostPid, pid: line.pid });
       else finish(new Error(line.error ?? 'the session host failed to start'));
     });
-    child.stdin!.on('error', () => {});
     child.stdin!.end(JSON.stringify(spec));
   });
 }

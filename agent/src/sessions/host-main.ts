@@ -14,7 +14,8 @@
 import { createLogger } from '../logger.js';
 import { SessionHost } from './host.js';
 import { hostSpecSchema, type HostSpec } from './host-protocol.js';
-import { spawnPty } from './pty.js';
+import { preloadPty, spawnPty } from './pty.js';
+import { preloadMirror } from './screen-mirror.js';
 import { ensureOwnPrivateDir, removeHostFiles, writeHostState } from './state-dir.js';
 import { dirname } from 'node:path';
 
@@ -47,9 +48,14 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => {});
   process.on('SIGPIPE', () => {});
   process.stdout.on('error', () => {});
+  // Load what a session needs before the spec arrives: a spare host is started ahead of use.
+  preloadPty();
+  preloadMirror();
+  const text = await readStdin();
+  if (text === '') process.exit(0); // a spare that was never used
   let spec: HostSpec;
   try {
-    spec = hostSpecSchema.parse(JSON.parse(await readStdin()));
+    spec = hostSpecSchema.parse(JSON.parse(text));
   } catch (err) {
     ready({ ok: false, error: `bad host spec: ${(err as Error).message}` });
     process.exitCode = 1;
@@ -84,6 +90,7 @@ async function main(): Promise<void> {
     stopGraceMs: spec.stopGraceMs,
     flushMs: spec.flushMs,
     flushBytes: spec.flushBytes,
+    mirrorPendingBytes: spec.mirrorPendingBytes,
     onResize: writeState,
   });
   try {

@@ -42,8 +42,9 @@ export interface SessionHostOptions extends Omit<SessionOptions, 'tap' | 'holdEx
   logger?: Logger;
   /** Called after a resize (the host rewrites its state file). */
   onResize?(cols: number, rows: number): void;
-  /** Mirror tuning (tests). */
+  /** Mirror tuning (ScreenMirror options). */
   mirrorIdleMs?: number;
+  mirrorPendingBytes?: number;
 }
 
 export class SessionHost implements OutputGate {
@@ -61,7 +62,12 @@ export class SessionHost implements OutputGate {
 
   constructor(private readonly pty: PtyProcess, private readonly opts: SessionHostOptions) {
     this.log = opts.logger ?? silentLogger;
-    this.mirror = new ScreenMirror({ cols: opts.cols, rows: opts.rows, ...(opts.mirrorIdleMs !== undefined ? { idleMs: opts.mirrorIdleMs } : {}) });
+    this.mirror = new ScreenMirror({
+      cols: opts.cols,
+      rows: opts.rows,
+      ...(opts.mirrorIdleMs !== undefined ? { idleMs: opts.mirrorIdleMs } : {}),
+      ...(opts.mirrorPendingBytes !== undefined ? { maxPendingBytes: opts.mirrorPendingBytes } : {}),
+    });
     const sink: LinkSink = {
       sendJson: (msg) => this.sendJson(msg),
       sendBinary: (frame) => this.sendOutput(frame),

@@ -23,7 +23,7 @@ import { childEnv } from '../child-env.js';
 import type { FlowGate } from '../flow.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { LinkSink } from '../sink.js';
-import { HostClient, startHost } from './host-client.js';
+import { HostClient, HostLauncher } from './host-client.js';
 import { spawnPty, type PtySpawner } from './pty.js';
 import { ScreenMirror } from './screen-mirror.js';
 import { serveSessionMessage, type SessionMessage } from './serve.js';
@@ -56,7 +56,11 @@ export interface SessionManagerOptions {
   /** A session with nobody attached ends after this long. */
   idleTimeoutMs?: number;
   detachedPauseLimitMs?: number;
+  /** Unparsed output the screen mirror lets queue before it parses during a flood. */
+  mirrorPendingBytes?: number;
 }
+
+export const DEFAULT_MIRROR_PENDING_BYTES = 32 * 1024 * 1024;
 
 const LOGIN_SHELLS = new Set(['bash', 'zsh', 'fish', 'ksh', 'mksh', 'sh', 'dash']);
 
@@ -82,10 +86,19 @@ export class SessionManager {
   private readonly log: Logger;
   private readonly spawn: PtySpawner;
   private releasing = false;
+  private launcher: HostLauncher | null = null;
 
   constructor(private readonly opts: SessionManagerOptions) {
     this.log = opts.logger ?? silentLogger;
     this.spawn = opts.spawn ?? spawnPty;
+  }
+
+  /** Starts host processes (one spare ahead); created on first use. */
+  private hosts(): HostLauncher {
+    const dir = this.opts.stateDir!;
+    ensureOwnPrivateDir(dir);
+    this.launcher ??= new HostLauncher(join(dir, 'hosts.log'), childEnv(this.opts.env ?? process.env, {}, { TERM: 'xterm-256color', COLORTERM: 'truecolor' }));
+    return this.launcher;
   }
 
   get size(): number {
@@ -141,6 +154,7 @@ export class SessionManager {
    */
   async release(): Promise<void> {
     this.releasing = true;
+    this.launcher?.dispose();
     const waits: Promise<unknown>[] = [];
     for (const e of this.sessions.values()) {
       if (e.remote) waits.push(e.remote.close());
@@ -158,7 +172,12 @@ export class SessionManager {
    */
   async recover(): Promise<void> {
     const dir = this.opts.stateDir;
-    if (!dir || !existsSync(dir)) return;
+    if (!dir) return;
+    try {
+      this.hosts().warm();
+    } catch (err) {
+      this.log.warn('cannot prepare a session host', { err: (err as Error).message });
+    }
     const { states, invalid } = readHostStates(dir);
     for (const path of invalid) {
       this.log.warn('removing an unreadable session state file', { path });
@@ -229,6 +248,7 @@ export class SessionManager {
       windowBytes: this.opts.windowBytes ?? SESSION_DEFAULTS.windowBytes,
       idleTimeoutMs: this.opts.idleTimeoutMs ?? SESSION_DEFAULTS.idleTimeoutMs,
       detachedPauseLimitMs: this.opts.detachedPauseLimitMs ?? SESSION_DEFAULTS.detachedPauseLimitMs,
+      mirrorPendingBytes: this.opts.mirrorPendingBytes ?? DEFAULT_MIRROR_PENDING_BYTES,
     };
     if (this.hosted) return void this.startHosted(msg, shell, cwd, env, tuning);
 
@@ -236,7 +256,7 @@ export class SessionManager {
     let mirror: ScreenMirror;
     try {
       const pty = this.spawn(shell, shellArgs(shell), { cols: msg.cols, rows: msg.rows, cwd, env });
-      mirror = new ScreenMirror({ cols: msg.cols, rows: msg.rows });
+      mirror = new ScreenMirror({ cols: msg.cols, rows: msg.rows, maxPendingBytes: tuning.mirrorPendingBytes });
       session = new ShellSession(sessionId, pty, this.opts.sink, this.opts.gate, { ...tuning, cols: msg.cols, rows: msg.rows, tap: mirror });
     } catch (err) {
       return this.fail(sessionId, ErrorCode.SpawnFailed, `cannot start ${shell}: ${(err as Error).message}`);
@@ -256,7 +276,7 @@ export class SessionManager {
     shell: string,
     cwd: string,
     env: Record<string, string>,
-    tuning: { flushMs: number; flushBytes: number; stopGraceMs: number; ringBytes: number; windowBytes: number; idleTimeoutMs: number; detachedPauseLimitMs: number },
+    tuning: { flushMs: number; flushBytes: number; stopGraceMs: number; ringBytes: number; windowBytes: number; idleTimeoutMs: number; detachedPauseLimitMs: number; mirrorPendingBytes: number },
   ): Promise<void> {
     const { sessionId } = msg;
     const dir = this.opts.stateDir!;
@@ -264,11 +284,7 @@ export class SessionManager {
     this.sessions.set(sessionId, e);
     const socketPath = socketPathFor(dir, sessionId, env);
     try {
-      ensureOwnPrivateDir(dir);
-      const started = await startHost(
-        { sessionId, shell, args: shellArgs(shell), cwd, env, cols: msg.cols, rows: msg.rows, stateDir: dir, socketPath, ...tuning },
-        join(dir, 'hosts.log'),
-      );
+      const started = await this.hosts().start({ sessionId, shell, args: shellArgs(shell), cwd, env, cols: msg.cols, rows: msg.rows, stateDir: dir, socketPath, ...tuning });
       e.pid = started.pid;
       const client = await HostClient.connect(socketPath, this.hostEvents(e));
       // A new shell streams from its first byte at once; the relay expects shell_started, not shell_attached.

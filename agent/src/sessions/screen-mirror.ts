@@ -43,10 +43,18 @@ const require = createRequire(import.meta.url);
 /** Largest chunk handed to one xterm write (fewer callbacks, same parse). */
 const WRITE_BYTES = 256 * 1024;
 
+/** Loads @xterm/headless and the serializer now (a spare session host does, before it is needed). */
+export function preloadMirror(): void {
+  require('@xterm/headless');
+  require('@xterm/addon-serialize');
+}
+
 export class ScreenMirror implements SessionTap {
   private readonly term: Headless.Terminal;
   private readonly serializer: Serialize.SerializeAddon;
-  private readonly pending: Item[] = [];
+  /** Queued items are pending[head..]; consumed ones are cut away in batches (shift is O(n)). */
+  private pending: Item[] = [];
+  private head = 0;
   private pendingBytes = 0;
   /** Items pushed, and items parsed (counts, so a resize and bytes keep their order). */
   private pushed = 0;
@@ -57,6 +65,8 @@ export class ScreenMirror implements SessionTap {
   private pumping = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private idleDue = false;
+  /** When output or a resize last arrived (ms, monotonic); the idle timer re-arms from it. */
+  private lastInputAt = 0;
   private readonly waiters: { seq: number; take(): void }[] = [];
   private readonly idleMs: number;
   private readonly maxPendingBytes: number;
@@ -70,7 +80,7 @@ export class ScreenMirror implements SessionTap {
     this.cols = opts.cols;
     this.rows = opts.rows;
     this.idleMs = opts.idleMs ?? 250;
-    this.maxPendingBytes = opts.maxPendingBytes ?? 8 * 1024 * 1024;
+    this.maxPendingBytes = opts.maxPendingBytes ?? 32 * 1024 * 1024;
     this.scrollback = opts.scrollback ?? LIMITS.snapshotScrollbackLines;
     this.maxSnapshotBytes = opts.maxSnapshotBytes ?? LIMITS.maxSnapshotBytes;
     this.term = new Terminal({ cols: opts.cols, rows: opts.rows, scrollback: this.scrollback, allowProposedApi: true });
@@ -120,7 +130,8 @@ export class ScreenMirror implements SessionTap {
   dispose(): void {
     this.disposed = true;
     clearTimeout(this.idleTimer);
-    this.pending.length = 0;
+    this.pending = [];
+    this.head = 0;
     this.term.dispose();
   }
 
@@ -132,14 +143,37 @@ export class ScreenMirror implements SessionTap {
     }
   }
 
+  /** One timer per quiet period, not per chunk: it re-arms itself while output keeps coming. */
   private armIdle(): void {
     this.idleDue = false;
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => {
+    this.lastInputAt = performance.now();
+    if (this.idleTimer) return;
+    const fire = () => {
+      const wait = this.lastInputAt + this.idleMs - performance.now();
+      if (wait > 1) {
+        this.idleTimer = setTimeout(fire, wait);
+        this.idleTimer.unref?.();
+        return;
+      }
+      this.idleTimer = undefined;
       this.idleDue = true;
       void this.pump();
-    }, this.idleMs);
+    };
+    this.idleTimer = setTimeout(fire, this.idleMs);
     this.idleTimer.unref?.();
+  }
+
+  private get queued(): number {
+    return this.pending.length - this.head;
+  }
+
+  private take(): Item {
+    const item = this.pending[this.head++]!;
+    if (this.head >= 1024 && this.head * 2 >= this.pending.length) {
+      this.pending = this.pending.slice(this.head);
+      this.head = 0;
+    }
+    return item;
   }
 
   private wanted(): boolean {
@@ -150,11 +184,11 @@ export class ScreenMirror implements SessionTap {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.pending.length && this.wanted() && !this.disposed) {
+      while (this.queued && this.wanted() && !this.disposed) {
         this.release();
-        const first = this.pending[0]!;
+        const first = this.pending[this.head]!;
         if (!Buffer.isBuffer(first)) {
-          this.pending.shift();
+          this.take();
           this.parsed++;
           this.cols = first.cols;
           this.rows = first.rows;
@@ -164,8 +198,8 @@ export class ScreenMirror implements SessionTap {
           const limit = this.waiters.length ? Math.min(...this.waiters.map((w) => w.seq)) : Infinity;
           const parts: Buffer[] = [];
           let bytes = 0;
-          while (this.pending.length && Buffer.isBuffer(this.pending[0]) && bytes < WRITE_BYTES && (parts.length === 0 || this.parsed + parts.length < limit)) {
-            const b = this.pending.shift() as Buffer;
+          while (this.queued && Buffer.isBuffer(this.pending[this.head]) && bytes < WRITE_BYTES && (parts.length === 0 || this.parsed + parts.length < limit)) {
+            const b = this.take() as Buffer;
             parts.push(b);
             bytes += b.length;
           }
@@ -176,7 +210,7 @@ export class ScreenMirror implements SessionTap {
         }
         this.release();
       }
-      if (!this.pending.length) this.idleDue = false;
+      if (!this.queued) this.idleDue = false;
     } finally {
       this.pumping = false;
     }

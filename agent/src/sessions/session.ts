@@ -362,13 +362,14 @@ export class ShellSession implements Pausable {
   }
 
   private onExit(exit: PtyExit): PtyExit {
+    const stopAsked = this.stateNow === 'stopping';
     this.advance('exited');
     clearTimeout(this.killTimer);
     clearTimeout(this.overwriteTimer);
     for (const t of this.nudgeTimers) clearTimeout(t);
     this.nudgeTimers.clear();
     for (const s of this.subscriptions.splice(0)) s.dispose();
-    if (!this.attached && this.opts.holdExit?.()) {
+    if (!this.attached && !stopAsked && this.opts.holdExit?.()) {
       // Nobody is listening: hold the exit and the output for the next attach, at most until the
       // idle timeout (already running since detach), which then reports it to whoever is there.
       this.heldExit = exit;

@@ -224,3 +224,23 @@ test('recover removes the files of a dead host and keeps going', LIMIT, async (t
   void readFileSync;
   void sleep;
 });
+
+test('the screen mirror parses lazily and a snapshot is exact for its offset', LIMIT, async () => {
+  const { ScreenMirror } = await import('../src/sessions/screen-mirror.js');
+  const m = new ScreenMirror({ cols: 20, rows: 5, idleMs: 60_000 });
+  m.output(Buffer.from('hello\r\n'));
+  m.resize(30, 6);
+  m.output(Buffer.from('world'));
+  assert.equal(m.backlog, 12, 'nothing parsed before it is needed');
+  const snap = m.snapshot();
+  m.output(Buffer.from('\r\nlater')); // after the request: not in the picture
+  const s = await snap;
+  assert.equal(s.offset, 12, 'offset = bytes before the request');
+  assert.deepEqual([s.cols, s.rows], [30, 6], 'the resize before the request applies');
+  assert.ok(s.data.includes('hello') && s.data.includes('world'), `screen text: ${JSON.stringify(s.data)}`);
+  assert.ok(!s.data.includes('later'), 'later output excluded');
+  const s2 = await m.snapshot();
+  assert.equal(s2.offset, 19, 'the next snapshot includes it');
+  assert.ok(s2.data.includes('later'), 'later output now included');
+  m.dispose();
+});

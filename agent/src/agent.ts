@@ -3,6 +3,9 @@
  * claims the pid file, keeps the state file, and wires the link to the session manager, the
  * exec runner and the run manager.
  *
+ * Stopping (signal or stop()) lets go of the terminal sessions, whose session host processes keep
+ * the shells running for the next agent process; execs and runs are ended.
+ *
  * Exit codes of the returned `done` promise: 0 after SIGTERM/SIGINT/SIGHUP or stop(), 2 when the relay
  * rejected the agent for good (bad credential, agent deleted, unsupported version, replaced).
  */
@@ -21,7 +24,7 @@ import { runtimePaths } from './paths.js';
 import { RunManager } from './runs/run-manager.js';
 import { allowedRootsSetting, maxRunsSetting } from './runs/settings.js';
 import { SessionManager } from './sessions/manager.js';
-import type { PtySpawner } from './sessions/pty.js';
+import { spawnPty, type PtySpawner } from './sessions/pty.js';
 import { StateWriter } from './state-file.js';
 import { AGENT_VERSION } from './version.js';
 import { MetricsReporter, metricsIntervalSetting } from './metrics.js';
@@ -84,7 +87,9 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     maxSessions: opts.maxSessions ?? DEFAULT_MAX_SESSIONS,
     logger: log,
     env: opts.env,
-    ...(opts.spawnPty ? { spawn: opts.spawnPty } : {}),
+    // Real sessions live in session host processes that outlive this one; a test PTY, or
+    // REXEC_AGENT_SESSION_HOSTS=0, keeps them in this process (they then end with it).
+    ...(opts.spawnPty ? { spawn: opts.spawnPty } : opts.env.REXEC_AGENT_SESSION_HOSTS === '0' ? { spawn: spawnPty } : { stateDir: paths.sessions }),
     ...sessionTuning(opts.env),
   });
   const allowlist = new CommandAllowlist(reg.command_allowlist ?? []);
@@ -122,6 +127,7 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
       case 'shell_ack':
       case 'shell_peek':
       case 'shell_nudge':
+      case 'shell_snapshot':
         return sessions.handle(msg);
       case 'exec':
       case 'exec_kill':
@@ -199,9 +205,10 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
       metrics.stop();
       await link.dispose(1000, 'agent stopping');
       const cap = new Promise<void>((r) => setTimeout(r, SHUTDOWN_CAP_MS).unref());
-      // Shells and runs do not outlive the agent process (a per-session host is planned): end them.
-      // Runs the cap cuts short keep their records, so the next agent start kills what is left.
-      await Promise.race([Promise.all([sessions.stopAll(), execs.killAll(), runs.stopAll()]), cap]);
+      // Shells live in their session hosts and keep running: let go of them (the next agent process
+      // finds them again). Execs and runs do not outlive the agent process: end them. Runs the cap
+      // cuts short keep their records, so the next agent start kills what is left.
+      await Promise.race([Promise.all([sessions.release(), execs.killAll(), runs.stopAll()]), cap]);
       gate.dispose();
       if (opts.handleSignals !== false) {
         process.off('SIGTERM', onSignal);
@@ -228,15 +235,22 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
     allowedRootsFrom: roots.source,
     metricsIntervalSec: metricsInterval,
   });
-  link.start();
+  // Hosts an earlier agent process left are found before the first hello, which lists them.
+  void sessions
+    .recover()
+    .catch((err: Error) => log.warn('could not recover sessions', { err: err.message }))
+    .then(() => {
+      if (!stopping) link.start();
+    });
   return { done, stop, link };
 }
 
 /**
  * Session buffering from the environment (documented in agent/README.md):
- * REXEC_AGENT_RING_BYTES, REXEC_AGENT_SESSION_IDLE_MS, REXEC_AGENT_DETACHED_PAUSE_MS.
+ * REXEC_AGENT_RING_BYTES, REXEC_AGENT_SESSION_IDLE_MS, REXEC_AGENT_DETACHED_PAUSE_MS,
+ * REXEC_AGENT_MIRROR_PENDING_BYTES.
  */
-export function sessionTuning(env: NodeJS.ProcessEnv): { ringBytes?: number; idleTimeoutMs?: number; detachedPauseLimitMs?: number } {
+export function sessionTuning(env: NodeJS.ProcessEnv): { ringBytes?: number; idleTimeoutMs?: number; detachedPauseLimitMs?: number; mirrorPendingBytes?: number } {
   const read = (name: string, min: number): number | undefined => {
     const v = env[name];
     if (v === undefined || v === '') return undefined;
@@ -247,7 +261,9 @@ export function sessionTuning(env: NodeJS.ProcessEnv): { ringBytes?: number; idl
   const ringBytes = read('REXEC_AGENT_RING_BYTES', 64 * 1024);
   const idleTimeoutMs = read('REXEC_AGENT_SESSION_IDLE_MS', 1000);
   const detachedPauseLimitMs = read('REXEC_AGENT_DETACHED_PAUSE_MS', 0);
+  const mirrorPendingBytes = read('REXEC_AGENT_MIRROR_PENDING_BYTES', 64 * 1024);
   return {
+    ...(mirrorPendingBytes !== undefined ? { mirrorPendingBytes } : {}),
     ...(ringBytes !== undefined ? { ringBytes } : {}),
     ...(idleTimeoutMs !== undefined ? { idleTimeoutMs } : {}),
     ...(detachedPauseLimitMs !== undefined ? { detachedPauseLimitMs } : {}),

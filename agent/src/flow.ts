@@ -15,6 +15,12 @@ export interface Disposable {
   dispose(): void;
 }
 
+/** What an output producer needs from its gate: register, and check after each send. */
+export interface OutputGate {
+  add(p: Pausable): Disposable;
+  check(): void;
+}
+
 export interface FlowGateOptions {
   bufferedAmount: () => number;
   highWatermark?: number;
@@ -25,7 +31,7 @@ export interface FlowGateOptions {
 export const DEFAULT_HIGH_WATERMARK = 4 * 1024 * 1024;
 export const DEFAULT_LOW_WATERMARK = 1024 * 1024;
 
-export class FlowGate implements Disposable {
+export class FlowGate implements Disposable, OutputGate {
   private readonly producers = new Set<Pausable>();
   private readonly high: number;
   private readonly low: number;

@@ -240,7 +240,7 @@ export class AgentLink implements LinkSink {
     at.ws.send(
       JSON.stringify({
         type: 'hello',
-        protocolVersions: [PROTOCOL_VERSION],
+        protocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS],
         agentId: this.opts.agentId,
         ...this.opts.hello(),
       } satisfies AgentHello),

@@ -7,7 +7,8 @@
  *
  * The pid, log and state files live next to the config file and take its base name:
  * `/etc/rexec/agent.yaml` -> `/etc/rexec/agent.pid`, `agent.log`, `agent.state.json`, and the
- * directory of run records `agent.runs/` (see runs/run-records.ts).
+ * directory of run records `agent.runs/` (see runs/run-records.ts) and the state dir of the
+ * terminal session hosts `agent.sessions/` (see sessions/state-dir.ts).
  */
 import { basename, dirname, extname, join, resolve } from 'node:path';
 
@@ -38,6 +39,8 @@ export interface RuntimePaths {
   state: string;
   /** Directory of run records (one file per running run), next to the state file. */
   runs: string;
+  /** State dir of the terminal session hosts (sessions/state-dir.ts). */
+  sessions: string;
 }
 
 export function runtimePaths(configPath: string): RuntimePaths {
@@ -49,5 +52,6 @@ export function runtimePaths(configPath: string): RuntimePaths {
     log: join(dir, `${base}.log`),
     state: join(dir, `${base}.state.json`),
     runs: join(dir, `${base}.runs`),
+    sessions: join(dir, `${base}.sessions`),
   };
 }

@@ -66,13 +66,15 @@ export function buildProgram(ctx: CliContext, setExitCode: (code: number) => voi
         'REXEC_AGENT_RECONNECT_BASE_MS (default 500) and REXEC_AGENT_RECONNECT_CAP_MS (default 30000) tune reconnect backoff;\n' +
         'REXEC_AGENT_ALLOWED_ROOTS (colon-separated) and REXEC_AGENT_MAX_RUNS (default 16) override allowed_roots and max_runs;\n' +
         'REXEC_AGENT_METRICS_INTERVAL (seconds, 0 = off, default 10) overrides metrics_interval.\n' +
+        'REXEC_AGENT_MIRROR_PENDING_BYTES (default 32 MiB) bounds the unparsed backlog of screen mirrors; REXEC_AGENT_SESSION_HOSTS=0 keeps\n' +
+        'terminal sessions in the agent process (they then end with it). Sessions otherwise live in session hosts (state dir <config>.sessions/).\n' +
         'Exit codes: 0 stopped by signal, 1 error, 2 rejected by the relay (bad credential, agent deleted).',
     )
     .action(run(startCommand));
 
   program
     .command('stop')
-    .description('stop the running agent (SIGTERM, then wait for it to exit)')
+    .description('stop the running agent (SIGTERM, then wait for it to exit); terminal sessions keep running in their session hosts')
     .option('--timeout <seconds>', 'how long to wait for the agent to exit', '10')
     .action(run(stopCommand));
 
@@ -84,7 +86,7 @@ export function buildProgram(ctx: CliContext, setExitCode: (code: number) => voi
 
   program
     .command('unregister')
-    .description('stop the agent, delete it on the relay, and remove the local registration')
+    .description('stop the agent, end its terminal sessions, delete it on the relay, and remove the local registration')
     .option('--keep-config', 'keep the config file (name, shell, tags, ...) and remove only the agent id and credential')
     .option('-f, --force', 'remove the local registration even when the relay cannot be reached')
     .action(run(unregisterCommand));

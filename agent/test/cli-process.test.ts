@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { FrameKind } from '@rexec/shared';
 import { processAlive } from '../src/exec/process-group.js';
 import { readState } from '../src/state-file.js';
-import { registrationJson, tempDir, TestRelay, waitFor, type RelayConnection } from './helpers.js';
+import { registrationJson, sleep, tempDir, TestRelay, waitFor, type RelayConnection } from './helpers.js';
 
 const LIMIT = { timeout: 30_000 };
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -84,7 +84,7 @@ test('start (foreground): hello, a terminal and an exec end to end, then SIGTERM
   const stdout = Buffer.concat(conn.frames.filter((f) => f.id === 'e1' && f.kind === FrameKind.ExecStdout).map((f) => f.payload)).toString();
   assert.equal(stdout, 'from-exec\n');
 
-  // terminal: started, output, and it is killed when the agent stops
+  // terminal: started, output, and it keeps running when the agent stops (its session host outlives the agent)
   send(conn, { type: 'shell_start', sessionId: 't1', cols: 80, rows: 24 });
   const started = await waitFor(() => conn.messages.find((m) => m.type === 'shell_started'), 'shell_started');
   const shellPid = started.type === 'shell_started' ? started.pid : 0;
@@ -98,7 +98,9 @@ test('start (foreground): hello, a terminal and an exec end to end, then SIGTERM
   assert.equal(await agent.exited, 0);
   await waitFor(() => conn.closed, 'relay saw the close');
   assert.equal(conn.closed!.code, 1000);
-  await waitFor(() => !processAlive(shellPid), 'shell killed on stop');
+  await sleep(300);
+  assert.equal(processAlive(shellPid), true, 'the shell outlives the agent');
+  assert.equal(existsSync(join(dir, 'agent.sessions', 't1.json')), true, 'its host keeps a state file');
   assert.equal(existsSync(join(dir, 'agent.pid')), false);
   assert.doesNotMatch(agent.output(), /rxa_/, 'the credential must never be logged');
   assert.match(agent.output(), /connected to relay/);

@@ -20,6 +20,7 @@ export function tempDir(t: { after(fn: () => void): void }, prefix = 'rexec-agen
   const dir = mkdtempSync(join(tmpdir(), prefix));
   t.after(() => {
     for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+      if (name.endsWith('.sessions')) killSessionHosts(join(dir, name));
       if (!name.endsWith('.pid')) continue;
       const pid = Number.parseInt(readFileSync(join(dir, name), 'utf8'), 10);
       if (pid > 0 && pid !== process.pid) {
@@ -33,6 +34,19 @@ export function tempDir(t: { after(fn: () => void): void }, prefix = 'rexec-agen
     rmSync(dir, { recursive: true, force: true });
   });
   return dir;
+}
+
+/** Kills the session hosts (and their shells) whose state files are in `stateDir`. */
+export function killSessionHosts(stateDir: string): void {
+  for (const name of existsSync(stateDir) ? readdirSync(stateDir) : []) {
+    if (!name.endsWith('.json')) continue;
+    try {
+      const st = JSON.parse(readFileSync(join(stateDir, name), 'utf8')) as { hostPid?: number; pid?: number };
+      for (const pid of [st.hostPid, st.pid]) if (typeof pid === 'number' && pid > 1) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone or unreadable */
+    }
+  }
 }
 
 export async function waitFor<T>(probe: () => T | undefined | false | null, what: string, timeoutMs = 5000): Promise<T> {

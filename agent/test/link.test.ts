@@ -1,7 +1,7 @@
 /** The reconnecting link against a small ws relay on 127.0.0.1 (port 0). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { agentHelloSchema, encodeFrame, FrameKind, type RelayHello, PROTOCOL_VERSION } from '@rexec/shared';
+import { agentHelloSchema, encodeFrame, FrameKind, type RelayHello, PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@rexec/shared';
 import { AgentLink, agentLinkUrl, type LinkFatalError, type LinkOptions, type RelayCommand } from '../src/link.js';
 import { sleep, TestRelay, waitFor } from './helpers.js';
 
@@ -61,7 +61,7 @@ test('hello is the first frame, with the credential in the Authorization header 
   const hello = agentHelloSchema.parse(conn.messages[0]);
   assert.deepEqual(hello, {
     type: 'hello',
-    protocolVersions: [PROTOCOL_VERSION],
+    protocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS],
     agentId: 'agent-1',
     name: 'web-1',
     hostname: 'web-1.local',

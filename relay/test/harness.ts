@@ -36,9 +36,47 @@ export const AGENT_BIN = path.join(REPO_ROOT, 'agent/bin/rexec-agent.js');
 export const CLI_BIN = path.join(REPO_ROOT, 'relay/bin/rexec.js');
 
 const live = new Set<ChildProcess>();
+/** State dirs of session hosts of the agents started here (they outlive their agents by design). */
+const sessionDirs = new Set<string>();
 process.on('exit', () => {
   for (const p of live) p.kill('SIGKILL');
+  for (const dir of sessionDirs) killSessionHosts(dir);
 });
+
+/** The state dir of an agent's session hosts (agent/src/paths.ts). */
+export function sessionStateDir(configPath: string): string {
+  return path.join(path.dirname(configPath), `${path.basename(configPath, path.extname(configPath))}.sessions`);
+}
+
+/** The session host state files of an agent. */
+export function sessionHostStates(configPath: string): { sessionId: string; hostPid: number; pid: number; socket: string }[] {
+  const dir = sessionStateDir(configPath);
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((n) => n.endsWith('.json'))
+    .flatMap((n) => {
+      try {
+        return [JSON.parse(fs.readFileSync(path.join(dir, n), 'utf8'))];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/** SIGKILLs the session hosts (and their shells) of a state dir. */
+export function killSessionHosts(dir: string): void {
+  if (!fs.existsSync(dir)) return;
+  for (const n of fs.readdirSync(dir)) {
+    if (!n.endsWith('.json')) continue;
+    try {
+      const st = JSON.parse(fs.readFileSync(path.join(dir, n), 'utf8')) as { hostPid?: number; pid?: number };
+      for (const pid of [st.pid, st.hostPid]) if (typeof pid === 'number' && pid > 1) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
 
 /** Test-friendly link timing: fast heartbeats and backoff so failures show in seconds. */
 export const FAST_LINK_ENV = {
@@ -285,6 +323,7 @@ export function spawnAgent(configPath: string, env: Record<string, string> = {})
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(proc);
+  sessionDirs.add(sessionStateDir(configPath));
   const exit = new Promise<number | null>((r) => proc.on('exit', (code) => (live.delete(proc), r(code))));
   return { proc, output: new ProcOutput(proc), exit };
 }
@@ -357,6 +396,8 @@ export class TerminalClient {
   bytes = 0;
   nextOffset = 0;
   gaps: number[] = [];
+  /** The screen snapshot this socket started from (shell_attach with snapshot: true). */
+  snapshot: Extract<RelayToClient, { type: 'shell_snapshot' }> | null = null;
   messages: RelayToClient[] = [];
   closed: { code: number; reason: string } | null = null;
   sessionId: string | null = null;
@@ -400,6 +441,10 @@ export class TerminalClient {
         const m = relayToClientSchema.parse(JSON.parse(buf.toString('utf8')));
         this.messages.push(m);
         if (m.type === 'shell_started' || m.type === 'shell_attached') this.sessionId = m.sessionId;
+        if (m.type === 'shell_snapshot') {
+          this.snapshot = m;
+          this.nextOffset = this.acked = m.offset;
+        }
       }
     });
     ws.on('close', (code, reason) => {
@@ -450,6 +495,17 @@ export class TerminalClient {
     await this.waitForMessage('shell_attached');
     this.acked = this.nextOffset;
     this.ackNow();
+  }
+
+  /** A new client that joins `sessionId` with nothing rendered, asking for a screen snapshot. */
+  static async attachWithSnapshot(relay: RelayProc, agent: string, sessionId: string, opts: TerminalOpenOptions = {}): Promise<TerminalClient> {
+    const client = new TerminalClient(relay, agent, { ...opts, start: false });
+    await client.connect();
+    client.sessionId = sessionId;
+    client.send({ type: 'shell_attach', sessionId, offset: 0, snapshot: true });
+    await client.waitForMessage('shell_attached');
+    client.ackNow();
+    return client;
   }
 
   send(msg: ClientToRelay | Record<string, unknown>): void {

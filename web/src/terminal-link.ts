@@ -4,7 +4,8 @@
  * about the DOM or xterm, so the view stays about presentation.
  *
  * Flow: open -> relay `hello` -> we send `shell_start` (or `shell_attach` to resume a session from
- * the offset we have rendered) -> `shell_started` / `shell_attached` -> binary ShellOutput frames
+ * the offset we have rendered; with nothing rendered, `snapshot: true` gets the screen first as
+ * `shell_snapshot`) -> `shell_started` / `shell_attached` -> binary ShellOutput frames
  * ... -> `shell_stopped` -> close 4011 (SessionEnded). Output frames carry the byte offset of their
  * first byte; duplicates are trimmed and a gap is reported, never hidden. The view reports what
  * xterm has rendered (`rendered`), which goes back as `ack`: the relay and agent send no more than
@@ -47,6 +48,12 @@ export interface TerminalLinkEvents {
   hello(agentName: string, protocolVersion: number): void;
   /** A new shell (`resumed` false) or an existing session joined again (`resumed` true). */
   started(sessionId: string, cols: number, rows: number, resumed: boolean): void;
+  /**
+   * The screen as of output offset `offset` (escape sequences that redraw it), sent instead of a
+   * replay when we attached with nothing rendered. Write it, then call `rendered(offset)`; output
+   * continues from `offset`. Replies to queries while it is drawn are not sent (`replaying`).
+   */
+  snapshot(data: Uint8Array, offset: number): void;
   /** Output up to byte offset `end`; call `rendered(end)` once it is on screen. */
   output(data: Uint8Array, end: number): void;
   /** `skipped` bytes of output were lost before the next output (a resume beyond the buffer). */
@@ -216,7 +223,8 @@ export class TerminalLink {
     switch (m.type) {
       case 'hello':
         this.on.hello(m.agentName, m.protocolVersion);
-        if (this.resume) this.send({ type: 'shell_attach', sessionId: this.resume.sessionId, offset: this.resume.offset });
+        // Nothing rendered yet (a reload): ask for a screen snapshot instead of a raw replay.
+        if (this.resume) this.send({ type: 'shell_attach', sessionId: this.resume.sessionId, offset: this.resume.offset, ...(this.resume.offset === 0 ? { snapshot: true } : {}) });
         else this.send({ type: 'shell_start', ...clampSize(this.size().cols, this.size().rows) });
         break;
       case 'shell_started':
@@ -239,6 +247,12 @@ export class TerminalLink {
       }
       case 'shell_resized':
         this.on.resized?.(m.cols, m.rows);
+        break;
+      case 'shell_snapshot':
+        if (m.offset < this.nextOffset) break; // we already have more than it shows
+        this.nextOffset = m.offset;
+        this.replayEnd = Math.max(this.replayEnd, m.offset);
+        this.on.snapshot(base64Bytes(m.data), m.offset);
         break;
       case 'shell_stopped':
         this.stopped = true;
@@ -269,6 +283,13 @@ export class TerminalLink {
     this.nextOffset = n.end;
     this.on.output(n.fresh, n.end);
   }
+}
+
+function base64Bytes(b64: string): Uint8Array {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
 }
 
 export function clampSize(cols: number, rows: number): { cols: number; rows: number } {

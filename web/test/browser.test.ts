@@ -272,13 +272,13 @@ describe('web app in Chromium', { timeout: 180_000 }, () => {
     await waitForScreen(page, /^after-top-9$/m);
   });
 
-  test('a page reload resumes the same shell, its earlier output replayed', async () => {
+  test('a page reload resumes the same shell, its screen restored from a snapshot', async () => {
     await page.keyboard.type('clear; echo pid-$$-before-$((2*2))');
     await page.keyboard.press('Enter');
     const pid = /^pid-(\d+)-before-4$/m.exec(await waitForScreen(page, /^pid-\d+-before-4$/m))![1];
     await page.reload();
     await page.waitForSelector('#connection-state[data-state="running"]', { timeout: 15_000 });
-    await waitForScreen(page, /^pid-\d+-before-4$/m); // replayed from the agent's buffer
+    await waitForScreen(page, /^pid-\d+-before-4$/m); // restored from the host's screen snapshot
     await page.keyboard.type('echo pid-$$-after');
     await page.keyboard.press('Enter');
     await waitForScreen(page, new RegExp(`^pid-${pid}-after$`, 'm'));

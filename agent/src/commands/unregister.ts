@@ -6,6 +6,7 @@ import { stopAgent } from '../daemon.js';
 import { runtimePaths } from '../paths.js';
 import { deleteAgent, RelayApiError } from '../relay-api.js';
 import { removeState } from '../state-file.js';
+import { endSessionHosts } from '../sessions/state-dir.js';
 import { CliError, configPathFor, type CliContext, type GlobalOptions } from './context.js';
 
 export interface UnregisterOptions {
@@ -23,6 +24,9 @@ export async function unregisterCommand(opts: UnregisterOptions, globals: Global
     if (!stopped.stopped) throw new CliError(`the agent (pid ${stopped.pid}) did not stop; stop it first`);
     ctx.stdout(`agent stopped (pid ${stopped.pid})\n`);
   }
+  // Terminal sessions outlive the agent process in their session hosts; unregistering ends them.
+  const ended = await endSessionHosts(paths.sessions);
+  if (ended) ctx.stdout(`${ended} terminal session${ended === 1 ? '' : 's'} ended\n`);
 
   try {
     await deleteAgent(reg.api_url, reg.agent_id, reg.token, relayFetch(reg, ctx));

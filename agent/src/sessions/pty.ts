@@ -47,6 +47,11 @@ function nodePty(): typeof NodePty {
   return loaded;
 }
 
+/** Loads node-pty now (a spare session host does, before it is needed). */
+export function preloadPty(): void {
+  nodePty();
+}
+
 const SIGNAL_NAMES = new Map<number, string>(Object.entries(constants.signals).map(([name, num]) => [num, name]));
 
 export function signalName(signal: number | undefined | null): string | null {

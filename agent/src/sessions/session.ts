@@ -14,12 +14,17 @@
  * overwrites the oldest output instead (a later attach then reports the gap), and after
  * `idleTimeoutMs` with nobody attached it is stopped.
  *
+ * With `holdExit` (a session host whose agent is gone: nobody would hear of the exit), a shell
+ * that exits while detached keeps its exit status and remaining output: the next attach
+ * gets them (then shell_stopped), or the idle timeout ends the session. `ended` resolves once the
+ * end has been reported either way.
+ *
  * Output that follows input (a keystroke echo) and sparse output are sent on the next turn of the
  * event loop; while output streams, frames are coalesced at most every `flushMs`. Bytes are
  * forwarded untouched, so a UTF-8 character split across two reads stays intact.
  */
 import { encodeFrame, FrameKind } from '@rexec/shared';
-import type { Disposable, FlowGate, Pausable } from '../flow.js';
+import type { Disposable, OutputGate, Pausable } from '../flow.js';
 import type { LinkSink } from '../sink.js';
 import type { PtyDisposable, PtyExit, PtyProcess } from './pty.js';
 import { OutputRing } from './output-ring.js';
@@ -40,6 +45,15 @@ export interface SessionOptions {
   windowBytes: number;
   idleTimeoutMs: number;
   detachedPauseLimitMs: number;
+  /** Whether an exit while detached is held until the next attach (see above); default never. */
+  holdExit?: () => boolean;
+  /** Sees every output chunk and resize in stream order (the screen mirror). */
+  tap?: SessionTap;
+}
+
+export interface SessionTap {
+  output(chunk: Buffer): void;
+  resize(cols: number, rows: number): void;
 }
 
 type PauseReason = 'ring' | 'link';
@@ -70,20 +84,27 @@ export class ShellSession implements Pausable {
   private readonly subscriptions: (PtyDisposable | Disposable)[] = [];
   cols: number;
   rows: number;
-  /** Resolves when the process has exited and shell_stopped was sent. */
+  /** Resolves when the process has exited. */
   readonly exited: Promise<PtyExit>;
+  /** Resolves when the end has been reported (shell_stopped sent), or the session expired. */
+  readonly ended: Promise<PtyExit>;
+  private resolveEnded!: (exit: PtyExit) => void;
+  /** Exited while detached, not yet reported (keepExitWhileDetached). */
+  private heldExit: PtyExit | null = null;
+  private reported = false;
 
   constructor(
     readonly id: string,
     private readonly pty: PtyProcess,
     private readonly sink: LinkSink,
-    private readonly gate: FlowGate,
+    private readonly gate: OutputGate,
     private readonly opts: SessionOptions,
   ) {
     this.cols = opts.cols;
     this.rows = opts.rows;
     this.subscriptions.push(gate.add(this));
     this.subscriptions.push(pty.onData((chunk) => this.onData(chunk)));
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
     this.exited = new Promise((resolve) => {
       this.subscriptions.push(pty.onExit((exit) => resolve(this.onExit(exit))));
     });
@@ -126,13 +147,23 @@ export class ShellSession implements Pausable {
     return from;
   }
 
-  /** Start sending what the window allows. */
+  /** Start sending what the window allows (a held exit: everything, then shell_stopped). */
   kick(): void {
+    if (this.heldExit) return this.reportExit(this.heldExit);
     this.scheduleFlush();
+  }
+
+  /** Exited, and the exit is held for the next attach. */
+  get exitHeld(): PtyExit | null {
+    return this.heldExit;
   }
 
   /** Stop streaming (no viewer, or the link is gone); the shell keeps running. */
   detach(): void {
+    if (this.heldExit) {
+      this.attached = false;
+      return;
+    }
     if (!this.attached || this.stateNow === 'exited') return;
     this.attached = false;
     this.cancelFlush();
@@ -244,6 +275,7 @@ export class ShellSession implements Pausable {
     if (this.stateNow === 'exited') return;
     this.cols = cols;
     this.rows = rows;
+    this.opts.tap?.resize(cols, rows);
     try {
       this.pty.resize(cols, rows);
     } catch {
@@ -253,6 +285,7 @@ export class ShellSession implements Pausable {
 
   /** SIGHUP now, SIGKILL after the grace period if the process is still there. */
   stop(): void {
+    if (this.heldExit) return this.reportExit(this.heldExit);
     if (!this.advance('stopping')) return;
     this.signal('SIGHUP');
     this.killTimer = setTimeout(() => this.signal('SIGKILL'), this.opts.stopGraceMs);
@@ -277,6 +310,7 @@ export class ShellSession implements Pausable {
     if (chunk.length === 0) return;
     this.lastOutputAt = performance.now();
     this.ring.push(chunk);
+    this.opts.tap?.output(chunk);
     this.trimRing();
     this.updateRingPause();
     this.scheduleFlush();
@@ -328,14 +362,32 @@ export class ShellSession implements Pausable {
   }
 
   private onExit(exit: PtyExit): PtyExit {
-    this.flush(true); // the last output goes out whatever the window
+    const stopAsked = this.stateNow === 'stopping';
     this.advance('exited');
     clearTimeout(this.killTimer);
-    clearTimeout(this.idleTimer);
     clearTimeout(this.overwriteTimer);
     for (const t of this.nudgeTimers) clearTimeout(t);
     this.nudgeTimers.clear();
     for (const s of this.subscriptions.splice(0)) s.dispose();
+    if (!this.attached && !stopAsked && this.opts.holdExit?.()) {
+      // Nobody is listening: hold the exit and the output for the next attach, at most until the
+      // idle timeout (already running since detach), which then reports it to whoever is there.
+      this.heldExit = exit;
+      clearTimeout(this.idleTimer);
+      this.idleTimer = setTimeout(() => this.reportExit(exit), this.opts.idleTimeoutMs);
+      this.idleTimer.unref?.();
+      return exit;
+    }
+    this.reportExit(exit);
+    return exit;
+  }
+
+  private reportExit(exit: PtyExit): void {
+    if (this.reported) return;
+    this.reported = true;
+    this.heldExit = null;
+    clearTimeout(this.idleTimer);
+    this.flush(true); // the last output goes out whatever the window
     this.sink.sendJson({
       type: 'shell_stopped',
       sessionId: this.id,
@@ -343,6 +395,6 @@ export class ShellSession implements Pausable {
       signal: exit.signal,
       outputBytes: this.ring.end,
     });
-    return exit;
+    this.resolveEnded(exit);
   }
 }

@@ -148,13 +148,13 @@ ${EXIT.error} when the command could not run (agent offline, not found, relay er
 
   program
     .command('attach')
-    .description('Join a session interactively (its buffer is replayed first); Ctrl-] detaches and leaves it running')
+    .description('Join a session interactively (starting from a snapshot of its screen); Ctrl-] detaches and leaves it running')
     .argument('<session>', 'session id (see `rexec sessions`)')
     .requiredOption('-a, --agent <name>', 'agent name or id')
     .action(async (sessionId: string, opts) => {
       const c = loadCliConfig();
       if (!c) fail('not logged in: run `rexec login --host URL --token TOKEN`', EXIT.usage);
-      const end = await attachSession({ host: c.host, token: c.token, agent: opts.agent, sessionId, out: process.stdout, input: process.stdin });
+      const end = await attachSession({ host: c.host, token: c.token, agent: opts.agent, sessionId, out: process.stdout, input: process.stdin, snapshot: true });
       endWith(end, `[rexec: detached from ${sessionId}; it keeps running. rexec attach ${sessionId} --agent ${opts.agent} to return]`);
     });
 

@@ -1,7 +1,7 @@
 /**
  * The CLI's view of one terminal session (`rexec attach`, `rexec tail`): the browser protocol
  * over a WebSocket with the API token in the Authorization header. It attaches from offset 0
- * (the agent's buffer is replayed), writes output as it comes, acknowledges what it wrote (flow
+ * (the agent's buffer is replayed) or, with `snapshot`, from a screen snapshot, writes output as it comes, acknowledges what it wrote (flow
  * control), and resolves with how the session ended or that the user detached.
  */
 import WebSocket from 'ws';
@@ -31,6 +31,8 @@ export interface AttachOptions {
   out: NodeJS.WritableStream;
   /** Interactive: forward this stream as input (raw mode if it is a TTY); Ctrl-] detaches. */
   input?: NodeJS.ReadStream;
+  /** Start from a screen snapshot (`rexec attach`) instead of replaying the buffer (`rexec tail`). */
+  snapshot?: boolean;
 }
 
 const RELAY_TYPES = messageTypes(relayToClientSchema);
@@ -90,8 +92,14 @@ export function attachSession(o: AttachOptions): Promise<SessionEnd> {
       if (!r.ok) return;
       const m = r.message;
       // Without input (rexec tail) the socket only watches: it joins read-only.
-      if (m.type === 'hello') send({ type: 'shell_attach', sessionId: o.sessionId, offset: 0, ...(o.input ? {} : { readOnly: true }) });
-      else if (m.type === 'shell_attached') {
+      if (m.type === 'hello') send({ type: 'shell_attach', sessionId: o.sessionId, offset: 0, ...(o.input ? {} : { readOnly: true }), ...(o.snapshot ? { snapshot: true } : {}) });
+      else if (m.type === 'shell_snapshot') {
+        // The screen as of m.offset; output continues from there. Queries in it are not answered
+        // (replayEnd covers it until shell_attached moves it on).
+        nextOffset = acked = m.offset;
+        replayEnd = Math.max(replayEnd, m.offset);
+        o.out.write(Buffer.from(m.data, 'base64'));
+      } else if (m.type === 'shell_attached') {
         replayEnd = m.outputBytes;
         if (o.input) {
           if (o.input.isTTY) o.input.setRawMode(true);

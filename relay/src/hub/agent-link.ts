@@ -49,10 +49,12 @@ export interface AgentLinkEvents {
 export class AgentLink {
   state: LinkState = 'awaiting_hello';
   hello: AgentHello | null = null;
+  /** The protocol version agreed in hello (0 before). */
+  protocolVersion = 0;
   readonly connectedAt = new Date();
   readonly sessions = new Map<string, SessionRoute>();
   readonly execs = new Map<string, ExecSink>();
-  /** Pending request/answer pairs (shell_peek, shell_nudge) by requestId. */
+  /** Pending request/answer pairs (shell_peek, shell_snapshot, shell_nudge) by requestId. */
   private readonly requests = new Map<string, { resolve(m: AgentToRelay): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   private lastFrameAt = Date.now();
   private invalidStreak = 0;
@@ -185,10 +187,11 @@ export class AgentLink {
       return;
     }
     this.hello = hello;
+    this.protocolVersion = Math.max(...common);
     this.state = 'ready';
     this.send({
       type: 'hello',
-      protocolVersion: Math.max(...common),
+      protocolVersion: this.protocolVersion,
       agentId: this.agentId,
       heartbeatIntervalMs: this.timing.heartbeatIntervalMs,
       deadLinkTimeoutMs: this.timing.deadLinkTimeoutMs,
@@ -218,6 +221,7 @@ export class AgentLink {
       case 'shell_attached':
         return this.sessions.get(msg.sessionId)?.onAttached(msg);
       case 'shell_peek_result':
+      case 'shell_snapshot_result':
       case 'shell_nudge_result':
         return this.answer(msg.requestId, msg);
       case 'shell_stopped':

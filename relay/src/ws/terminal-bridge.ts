@@ -10,6 +10,8 @@
  * share links in their mode). Input, resize and stop from a read-only viewer are refused with
  * `read_only` and never reach the agent; resizes apply only from the session's size owner
  * (../hub/viewer-roster.ts).
+ * `shell_attach {snapshot: true}` first sends the screen (`shell_snapshot`, see
+ * ../hub/session-snapshot.ts) and attaches from its offset.
  */
 import type { WebSocket, RawData } from 'ws';
 import {
@@ -30,6 +32,7 @@ import type { AgentHub } from '../hub/agent-hub.js';
 import type { SessionRoute, Viewer } from '../hub/session-route.js';
 import type { ViewerIdentity } from '../hub/viewer-roster.js';
 import { attachIdentity, openerIdentity, type TerminalAccess } from './viewer-access.js';
+import { requestSnapshot } from '../hub/session-snapshot.js';
 import { newId } from '../auth/secrets.js';
 import { TokenBucket } from '../rate-limit.js';
 import { log } from '../log.js';
@@ -120,7 +123,7 @@ export class TerminalBridge implements Viewer {
       case 'shell_start':
         return void this.start(msg.cols, msg.rows);
       case 'shell_attach':
-        return void this.attach(msg.sessionId, msg.offset, msg.readOnly === true);
+        return void this.attach(msg.sessionId, msg.offset, msg.readOnly === true, msg.snapshot === true);
       case 'ack':
         if (this.state === 'running') this.route!.ack(this, msg.offset);
         return;
@@ -173,7 +176,7 @@ export class TerminalBridge implements Viewer {
     log.info('terminal opened', { agent: this.agent.name, session: sessionId, by: who.actor });
   }
 
-  private async attach(sessionId: string, offset: number, readOnly: boolean): Promise<void> {
+  private async attach(sessionId: string, offset: number, readOnly: boolean, snapshot = false): Promise<void> {
     if (this.state !== 'idle') return this.error(ErrorCode.Conflict, 'this socket already has a session', 'shell_attach');
     this.state = 'starting';
     this.mode = 'attach';
@@ -200,6 +203,15 @@ export class TerminalBridge implements Viewer {
     }
     this.sessionId = sessionId;
     this.who = who;
+    if (snapshot) {
+      // "Nothing rendered here": start from the screen as of some offset, then stream from there.
+      const snap = await requestSnapshot(link, sessionId);
+      if (this.state !== 'starting') return;
+      if (snap) {
+        this.sendJson({ type: 'shell_snapshot', ...snap });
+        offset = snap.offset;
+      }
+    }
     this.armStartTimer();
     this.route = link.route(sessionId, this.onEnded(sessionId));
     this.route.attach(this, offset);

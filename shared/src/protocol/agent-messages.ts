@@ -1,8 +1,10 @@
 /**
  * JSON control messages on the agent link. Names follow the Rexec agent protocol:
- * relay -> agent: hello, shell_start, shell_input, shell_resize, shell_stop, ping, exec, exec_kill,
+ * relay -> agent: hello, shell_start, shell_input, shell_resize, shell_stop, shell_attach, shell_detach,
+ *                 shell_ack, shell_peek, shell_nudge, shell_snapshot, ping, exec, exec_kill,
  *                 run_start, run_kill, run_attach, run_ack, run_forget, error
- * agent -> relay: hello, shell_started, shell_output*, shell_stopped, shell_error, pong,
+ * agent -> relay: hello, shell_started, shell_attached, shell_output*, shell_*_result, shell_stopped,
+ *                 shell_error, pong,
  *                 exec_started, exec_result, run_started, run_finished, metrics, error
  * (*) shell_output, exec and run output travel as binary frames, see ./frames.ts.
  * Run messages are defined in ./run-messages.ts.
@@ -90,6 +92,23 @@ export const shellPeekResultSchema = z.object({
   idleMs: z.number().int().nonnegative(),
 });
 
+/**
+ * Answer to shell_snapshot: the screen (and up to LIMITS.snapshotScrollbackLines of scrollback)
+ * as escape sequences that redraw it, exact for the output before `offset`. A viewer writes it
+ * and then streams from `offset`.
+ */
+export const shellSnapshotResultSchema = z.object({
+  type: z.literal('shell_snapshot_result'),
+  sessionId: idSchema,
+  requestId: idSchema,
+  /** base64 of the UTF-8 serialized screen (at most LIMITS.maxSnapshotBytes before encoding). */
+  data: z.string().max(Math.ceil(LIMITS.maxSnapshotBytes / 3) * 4),
+  /** The output offset the snapshot corresponds to (every byte before it is in the picture). */
+  offset: z.number().int().nonnegative(),
+  cols: colsSchema,
+  rows: rowsSchema,
+});
+
 /** Outcome of shell_nudge. */
 export const shellNudgeResultSchema = z.object({
   type: z.literal('shell_nudge_result'),
@@ -144,6 +163,7 @@ export const agentToRelaySchema = z.discriminatedUnion('type', [
   shellStartedSchema,
   shellAttachedSchema,
   shellPeekResultSchema,
+  shellSnapshotResultSchema,
   shellNudgeResultSchema,
   shellStoppedSchema,
   shellErrorSchema,
@@ -223,6 +243,13 @@ export const shellPeekSchema = z.object({
   bytes: z.number().int().positive().max(LIMITS.maxPeekBytes),
 });
 
+/** A screen snapshot of the session (protocol v4), answered with shell_snapshot_result. */
+export const shellSnapshotSchema = z.object({
+  type: z.literal('shell_snapshot'),
+  sessionId: idSchema,
+  requestId: idSchema,
+});
+
 /**
  * Type `data` into the session: at once (quietMs 0), or once it has produced no output for
  * quietMs, giving up after timeoutMs. For AI coding agents running in terminals.
@@ -262,6 +289,7 @@ export const relayToAgentSchema = z.discriminatedUnion('type', [
   shellDetachSchema,
   shellAckSchema,
   shellPeekSchema,
+  shellSnapshotSchema,
   shellNudgeSchema,
   pingSchema,
   execSchema,

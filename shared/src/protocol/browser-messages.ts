@@ -20,7 +20,7 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { colsSchema, idSchema, rowsSchema } from './fields.js';
-import { shellAttachedSchema, shellStartedSchema, shellStoppedSchema } from './agent-messages.js';
+import { shellAttachedSchema, shellSnapshotResultSchema, shellStartedSchema, shellStoppedSchema } from './agent-messages.js';
 import { shellResizedSchema, viewersMessageSchema } from './viewers.js';
 
 // ---- client -> relay ---------------------------------------------------------------------
@@ -29,8 +29,19 @@ export const clientShellStartSchema = z.object({ type: z.literal('shell_start'),
 export const clientShellInputSchema = z.object({ type: z.literal('shell_input'), data: z.string().max(LIMITS.maxInputBytes) });
 export const clientShellResizeSchema = z.object({ type: z.literal('shell_resize'), cols: colsSchema, rows: rowsSchema });
 export const clientShellStopSchema = z.object({ type: z.literal('shell_stop') });
-/** `readOnly`: watch only, even where read-write is allowed (rexec tail, an admin looking in). */
-export const clientShellAttachSchema = z.object({ type: z.literal('shell_attach'), sessionId: idSchema, offset: z.number().int().nonnegative(), readOnly: z.boolean().optional() });
+/**
+ * `readOnly`: watch only, even where read-write is allowed (rexec tail, an admin looking in).
+ * `snapshot: true`: "I have nothing rendered; start me with a screen snapshot". The relay then
+ * sends `shell_snapshot` (the screen as of its `offset`) before `shell_attached`, and streams from
+ * that offset instead of `offset`. Without snapshot support on the agent it streams from `offset`.
+ */
+export const clientShellAttachSchema = z.object({
+  type: z.literal('shell_attach'),
+  sessionId: idSchema,
+  offset: z.number().int().nonnegative(),
+  readOnly: z.boolean().optional(),
+  snapshot: z.boolean().optional(),
+});
 export const clientAckSchema = z.object({ type: z.literal('ack'), offset: z.number().int().nonnegative() });
 export const clientPingSchema = z.object({ type: z.literal('ping'), ts: z.number() });
 
@@ -58,6 +69,11 @@ export const terminalStartedSchema = shellStartedSchema.omit({ pid: true });
 /** `outputBytes`: output before this offset is a replay; a terminal must not answer queries in it. */
 export const terminalAttachedSchema = shellAttachedSchema;
 export const terminalStoppedSchema = shellStoppedSchema.omit({ outputBytes: true });
+/**
+ * The screen as of `offset` (base64 of escape sequences that redraw it), sent before
+ * shell_attached when the client asked for `snapshot: true`. Queries in it must not be answered.
+ */
+export const terminalSnapshotSchema = shellSnapshotResultSchema.omit({ requestId: true }).extend({ type: z.literal('shell_snapshot') });
 export const terminalErrorSchema = z.object({
   type: z.literal('error'),
   code: z.string(),
@@ -70,6 +86,7 @@ export const relayToClientSchema = z.discriminatedUnion('type', [
   terminalHelloSchema,
   terminalStartedSchema,
   terminalAttachedSchema,
+  terminalSnapshotSchema,
   terminalStoppedSchema,
   terminalErrorSchema,
   terminalPongSchema,

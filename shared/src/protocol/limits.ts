@@ -17,6 +17,10 @@ export const LIMITS = {
   maxSessionsPerAgent: 64,
   /** Most recent output one peek returns. */
   maxPeekBytes: 64 * 1024,
+  /** Largest serialized screen snapshot (before base64); scrollback is cut to fit. */
+  maxSnapshotBytes: 128 * 1024,
+  /** Scrollback lines a snapshot includes at most, besides the screen. */
+  snapshotScrollbackLines: 1000,
   /** Largest exec command (argv joined or shell text). */
   maxCommandBytes: 64 * 1024,
   maxArgs: 1024,

@@ -43,11 +43,18 @@
  *   `shell_resized` from the relay, `shell_attach.readOnly`, the `read_only` error code, and
  *   `/ws/share` for share links (./viewers.ts, ../api/shares.ts). Older clients ignore the new
  *   message types.
+ *   4: screen snapshots: shell_snapshot / shell_snapshot_result (the serialized screen of a
+ *      headless terminal mirror and the output offset it is exact for). Terminal sockets gain
+ *      `shell_attach.snapshot` and the `shell_snapshot` message. Sessions also outlive the agent
+ *      process (a per-session host process on the agent; no wire change).
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
-/** Versions this build can speak; the relay accepts the highest both sides support. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [3];
+/**
+ * Versions this build can speak; the relay accepts the highest both sides support. A v3 peer
+ * lacks only shell_snapshot, so the relay keeps serving v3 agents (viewers then get a replay).
+ */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [3, 4];
 
 /** Sub-protocol a browser asks for on the terminal socket. */
 export const BROWSER_SUBPROTOCOL = 'rexec.v1';

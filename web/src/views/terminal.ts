@@ -290,6 +290,9 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
         sessionSize = { cols, rows };
         if (sizeMode === 'session') fitNow();
       },
+      snapshot(data, offset) {
+        term.write(data, () => mine.rendered(offset));
+      },
       output(data, end) {
         term.write(data, () => mine.rendered(end));
       },
@@ -410,7 +413,7 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   });
   d.add(() => link?.dispose());
 
-  // After a reload, join the session this tab had open (from the start of the agent's buffer).
+  // After a reload, join the session this tab had open (a screen snapshot, then live output).
   const previous = opts.attach ?? sessionStorage.getItem(resumeKey);
   connect(previous ? { sessionId: previous, offset: 0 } : null);
   term.focus();

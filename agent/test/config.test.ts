@@ -42,6 +42,7 @@ test('pid, log and state files sit next to the config and take its base name', (
     log: '/etc/rexec/agent.log',
     state: '/etc/rexec/agent.state.json',
     runs: '/etc/rexec/agent.runs',
+    sessions: '/etc/rexec/agent.sessions',
   });
   assert.equal(runtimePaths('/x/box2.json').pid, '/x/box2.pid');
 });

@@ -244,3 +244,24 @@ test('the screen mirror parses lazily and a snapshot is exact for its offset', L
   assert.ok(s2.data.includes('later'), 'later output now included');
   m.dispose();
 });
+
+test('a flood beyond the mirror bound is dropped unparsed; the mirror restarts from what is left', LIMIT, async () => {
+  const { ScreenMirror } = await import('../src/sessions/screen-mirror.js');
+  const m = new ScreenMirror({ cols: 20, rows: 5, idleMs: 60_000, maxPendingBytes: 1000 });
+  m.output(Buffer.from('\x1b[31mred-before\r\n'));
+  let total = 17;
+  for (let i = 0; i < 500; i++) {
+    const line = Buffer.from(`line-${i}\r\n`);
+    m.output(line);
+    total += line.length;
+    assert.ok(m.backlog <= 1000, `backlog ${m.backlog} stays within the bound`);
+  }
+  m.resize(24, 6);
+  const s = await m.snapshot();
+  assert.equal(s.offset, total, 'the snapshot stands for every byte so far, dropped ones included');
+  assert.deepEqual([s.cols, s.rows], [24, 6], 'the size after the drop applies');
+  assert.ok(s.data.includes('line-499') && s.data.includes('line-495'), `the last lines are on screen: ${JSON.stringify(s.data)}`);
+  assert.ok(!s.data.includes('red-before') && !s.data.includes('line-0\r'), 'the dropped start is not in the picture');
+  assert.ok(!s.data.includes('[31m'), 'the terminal was reset: no colour carried over from dropped output');
+  m.dispose();
+});

@@ -25,7 +25,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { LinkSink } from '../sink.js';
 import { HostClient, HostLauncher } from './host-client.js';
 import { spawnPty, type PtySpawner } from './pty.js';
-import { ScreenMirror } from './screen-mirror.js';
+import { DEFAULT_MIRROR_PENDING_BYTES, ScreenMirror } from './screen-mirror.js';
 import { serveSessionMessage, type SessionMessage } from './serve.js';
 import { ShellSession } from './session.js';
 import { ensureOwnPrivateDir, hostAlive, readHostStates, removeHostFiles, socketPathFor } from './state-dir.js';
@@ -60,7 +60,7 @@ export interface SessionManagerOptions {
   mirrorPendingBytes?: number;
 }
 
-export const DEFAULT_MIRROR_PENDING_BYTES = 32 * 1024 * 1024;
+export { DEFAULT_MIRROR_PENDING_BYTES };
 
 const LOGIN_SHELLS = new Set(['bash', 'zsh', 'fish', 'ksh', 'mksh', 'sh', 'dash']);
 

@@ -5,9 +5,16 @@
  *
  * Parsing costs about as much CPU per byte as the browser's xterm.js, so the mirror is fed
  * lazily: output and resizes queue up in stream order and are parsed once the session has been
- * quiet for `idleMs`, when a snapshot is asked for, or (to bound memory) as soon as more than
- * `maxPendingBytes` wait. A flood therefore costs nothing until it pauses. A snapshot is exact
- * for the offset it reports: it parses everything queued before the request and nothing after.
+ * quiet for `idleMs` or when a snapshot is asked for. A flood therefore costs nothing until it
+ * pauses. A snapshot reports the offset its picture stands for: it parses everything queued before
+ * the request and nothing after.
+ *
+ * Memory is bounded by `maxPendingBytes`: when more waits (a flood with no pause of `idleMs`), the
+ * oldest half is dropped unparsed and the mirror starts again from a reset terminal with what is
+ * left. Parsing a whole long flood instead cost a core and halved its throughput (a 30 s flood
+ * went from about 25 to 14 MiB/s) and grew the host by over 100 MiB. After such a restart the
+ * picture is what the last megabytes of output draw on a reset terminal, which for the scrolling
+ * output of a flood is the screen; modes set before the flood (an alternate screen, say) are lost.
  */
 import { createRequire } from 'node:module';
 import { LIMITS } from '@rexec/shared';
@@ -42,6 +49,8 @@ type Item = Buffer | { cols: number; rows: number };
 const require = createRequire(import.meta.url);
 /** Largest chunk handed to one xterm write (fewer callbacks, same parse). */
 const WRITE_BYTES = 256 * 1024;
+/** Unparsed output a mirror keeps at most (REXEC_AGENT_MIRROR_PENDING_BYTES). */
+export const DEFAULT_MIRROR_PENDING_BYTES = 4 * 1024 * 1024;
 
 /** Loads @xterm/headless and the serializer now (a spare session host does, before it is needed). */
 export function preloadMirror(): void {
@@ -73,6 +82,8 @@ export class ScreenMirror implements SessionTap {
   private readonly scrollback: number;
   private readonly maxSnapshotBytes: number;
   private disposed = false;
+  /** Output was dropped unparsed: reset the terminal before parsing what follows. */
+  private needsReset = false;
 
   constructor(opts: ScreenMirrorOptions) {
     const { Terminal } = require('@xterm/headless') as typeof Headless;
@@ -80,7 +91,7 @@ export class ScreenMirror implements SessionTap {
     this.cols = opts.cols;
     this.rows = opts.rows;
     this.idleMs = opts.idleMs ?? 250;
-    this.maxPendingBytes = opts.maxPendingBytes ?? 32 * 1024 * 1024;
+    this.maxPendingBytes = opts.maxPendingBytes ?? DEFAULT_MIRROR_PENDING_BYTES;
     this.scrollback = opts.scrollback ?? LIMITS.snapshotScrollbackLines;
     this.maxSnapshotBytes = opts.maxSnapshotBytes ?? LIMITS.maxSnapshotBytes;
     this.term = new Terminal({ cols: opts.cols, rows: opts.rows, scrollback: this.scrollback, allowProposedApi: true });
@@ -98,8 +109,28 @@ export class ScreenMirror implements SessionTap {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     this.pushed++;
-    if (this.pendingBytes > this.maxPendingBytes) return void this.pump();
+    if (this.pendingBytes > this.maxPendingBytes) {
+      // While a snapshot waits, everything up to its boundary is parsed instead.
+      if (this.waiters.length) return void this.pump();
+      this.dropOldest(this.maxPendingBytes / 2);
+    }
     this.armIdle();
+  }
+
+  /** Drops queued items from the front until at most `keep` output bytes wait (see the top). */
+  private dropOldest(keep: number): void {
+    while (this.queued > 1 && this.pendingBytes > keep) {
+      const item = this.take();
+      this.parsed++;
+      if (Buffer.isBuffer(item)) {
+        this.pendingBytes -= item.length;
+        this.parsedOffset += item.length;
+      } else {
+        this.cols = item.cols;
+        this.rows = item.rows;
+      }
+      this.needsReset = true;
+    }
   }
 
   resize(cols: number, rows: number): void {
@@ -186,6 +217,11 @@ export class ScreenMirror implements SessionTap {
     try {
       while (this.queued && this.wanted() && !this.disposed) {
         this.release();
+        if (this.needsReset) {
+          this.needsReset = false;
+          this.term.reset();
+          this.term.resize(this.cols, this.rows);
+        }
         const first = this.pending[this.head]!;
         if (!Buffer.isBuffer(first)) {
           this.take();

@@ -9,7 +9,7 @@
  *                    through relay + agent (p50 / p99 over N samples)
  *   first prompt     time from asking for a shell to its first output (a login bash), locally
  *                    vs. a new terminal through relay + agent
- *   peak RSS         of the relay and agent processes during the run (VmRSS sampled every 50 ms;
+ *   peak RSS         of the relay, and of the agent with its session hosts, during the run (VmRSS sampled every 250 ms;
  *                    not VmHWM, which includes the embedded database's set-up)
  *
  * The floods are base64 of /dev/urandom (like a real noisy program), read until a sentinel.
@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { spawnPty } from '../../agent/dist/sessions/pty.js';
 import { TerminalClient, startAgent, startRelay, waitUntil } from '../test/harness.js';
+import { nodeTree, rssOf } from '../test/proc-stats.js';
 
 const MB = Number(process.env.BENCH_MB ?? 32);
 const ECHO_SAMPLES = Number(process.env.BENCH_ECHO ?? 300);
@@ -37,13 +38,9 @@ const MARK = 'BENCH-DONE';
 function fmtRate(bytes: number, ms: number): string {
   return `${(bytes / 1024 / 1024 / (ms / 1000)).toFixed(1)} MiB/s`;
 }
-/** VmRSS of a process, in MiB. */
-function rssMiB(pid: number | undefined, field: 'VmRSS'): number {
-  try {
-    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
-  } catch {
-    return NaN;
-  }
+/** VmRSS in MiB of a process and its node descendants (the agent's session hosts). */
+function rssMiB(pid: number | undefined): number {
+  return pid ? nodeTree(pid).reduce((sum, p) => sum + rssOf(p), 0) / 1024 / 1024 : NaN;
 }
 const CLEAN_HOME = fs.mkdtempSync('/tmp/rexec-bench-home-');
 
@@ -162,12 +159,12 @@ async function relayEcho(term: TerminalClient): Promise<number[]> {
 
 const relay = await startRelay({ database: DATABASE });
 const agent = await startAgent(relay, { name: 'bench' });
-const idle = { relay: rssMiB(relay.proc.pid, 'VmRSS'), agent: rssMiB(agent.proc.pid, 'VmRSS') };
+const idle = { relay: rssMiB(relay.proc.pid), agent: rssMiB(agent.proc.pid) };
 const peak = { ...idle };
 const sampler = setInterval(() => {
-  peak.relay = Math.max(peak.relay, rssMiB(relay.proc.pid, 'VmRSS') || 0);
-  peak.agent = Math.max(peak.agent, rssMiB(agent.proc.pid, 'VmRSS') || 0);
-}, 50);
+  peak.relay = Math.max(peak.relay, rssMiB(relay.proc.pid) || 0);
+  peak.agent = Math.max(peak.agent, rssMiB(agent.proc.pid) || 0);
+}, 250);
 try {
   const term = await TerminalClient.open(relay, 'bench', { cols: 200, rows: 50, keepText: false });
   await relayPtyFlood(term); // warm-up
@@ -204,7 +201,7 @@ try {
   rows.push(['time to first prompt (median of 5)', `${pct(lf, 50).toFixed(0)} ms`, `${pct(rf, 50).toFixed(0)} ms`, `+${(pct(rf, 50) - pct(lf, 50)).toFixed(0)} ms`]);
   clearInterval(sampler);
   rows.push(['relay RSS idle -> peak', '-', `${idle.relay.toFixed(0)} -> ${peak.relay.toFixed(0)} MiB`, `+${(peak.relay - idle.relay).toFixed(0)} MiB`]);
-  rows.push(['agent RSS idle -> peak', '-', `${idle.agent.toFixed(0)} -> ${peak.agent.toFixed(0)} MiB`, `+${(peak.agent - idle.agent).toFixed(0)} MiB`]);
+  rows.push(['agent + session hosts RSS idle -> peak', '-', `${idle.agent.toFixed(0)} -> ${peak.agent.toFixed(0)} MiB`, `+${(peak.agent - idle.agent).toFixed(0)} MiB`]);
   const head = ['benchmark', 'local baseline', 'through relay', 'relative'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   console.log(`\nRexec relay path vs. local (terminal ${MB} MiB x ${ROUNDS}, exec ${EXEC_MB} MiB, ${ECHO_SAMPLES} echo samples, loopback, ${DATABASE} database)\n`);

@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { TerminalClient, startAgent, startRelay, waitUntil, type AgentProc, type RelayProc } from './harness.js';
+import { nodeTree, rssOf } from './proc-stats.js';
 
 const FLOOD_MS = Number(process.env.REXEC_FLOOD_SECONDS ?? 30) * 1000;
 const SAMPLE_MS = 150;
@@ -24,42 +25,6 @@ const MiB = 1024 * 1024;
 const RELAY_GROWTH_BOUND = 64 * MiB;
 const AGENT_GROWTH_BOUND = 100 * MiB;
 
-function rssOf(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0; // gone
-  }
-}
-
-/** The process and its descendants that are node (not the shells and programs it runs). */
-function nodeTree(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
-    } catch {
-      /* exited */
-    }
-  }
-  const out: number[] = [];
-  const walk = (pid: number) => {
-    let comm = '';
-    try {
-      comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-    } catch {
-      return;
-    }
-    if (pid === root || comm === 'node' || comm.startsWith('rexec')) out.push(pid);
-    for (const c of children.get(pid) ?? []) walk(c);
-  };
-  walk(root);
-  return out;
-}
 
 class RssSampler {
   readonly samples: { t: number; relay: number; agent: number }[] = [];

@@ -155,7 +155,9 @@ describe('agent runner', () => {
   });
 
   test('queued -> running -> completed: output streamed live and stored, exit code, duration, resource usage', async () => {
-    const r = await submit({ prompt: 'echo out-1; echo err-1 >&2; sleep 0.3; echo out-2; i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done' });
+    // The busy loop is followed by a pause: usage is sampled every 250 ms, and a loop that ends
+    // between two samples of a fast machine left no CPU time in any sample.
+    const r = await submit({ prompt: 'echo out-1; echo err-1 >&2; sleep 0.3; echo out-2; i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 0.6' });
     assert.ok(r.status === 'queued' || r.status === 'running', 'r.status === \'queued\' || r.status === \'running\'');
     const out = new Sink();
     const err = new Sink();

@@ -402,6 +402,8 @@ export class TerminalClient {
   closed: { code: number; reason: string } | null = null;
   sessionId: string | null = null;
   ws!: WebSocket;
+  /** Called after each chunk of new output (for waiting without polling). */
+  onOutput: (() => void) | null = null;
   private decoder = new TextDecoder();
   private acked = 0;
 
@@ -473,6 +475,7 @@ export class TerminalClient {
     this.tail = (this.tail + chunk.slice(-256)).slice(-256);
     this.nextOffset = n.end;
     if (this.opts.ack !== false && this.nextOffset - this.acked >= SESSION_DEFAULTS.ackEveryBytes / 2) this.ackNow();
+    this.onOutput?.();
   }
 
   /** Acknowledge everything received so far (the harness "renders" instantly). */

@@ -401,7 +401,8 @@ describe('agent runner', () => {
     assert.match(profiles.stdout, /claude-code/);
     const r = await run(CLI_BIN, ['run', '--agent', agent.name, '--profile', shellProfile.slug, '--dir', work, '--prompt', 'echo via-cli; echo e >&2; exit 5', '--follow'], cliEnv);
     assert.equal(r.status, 5, r.stderr);
-    assert.equal(r.stdout, 'via-cli\n');
+    // Failed once on CI with an empty stdout (exit code right): keep what is needed to find out why.
+    assert.equal(r.stdout, 'via-cli\n', `CLI stderr: ${r.stderr}\n--- relay:\n${relay.output.tail()}\n--- agent:\n${agent.output.tail()}`);
     assert.match(r.stderr, /failed, exit 5/);
     const id = /run (\S+) (queued|running)/.exec(r.stderr)![1]!;
     const logs = await run(CLI_BIN, ['runs', 'logs', id], cliEnv);

@@ -64,16 +64,27 @@ export function sessionHostStates(configPath: string): { sessionId: string; host
     });
 }
 
-/** SIGKILLs the session hosts (and their shells) of a state dir. */
+/**
+ * SIGKILLs the session hosts of a state dir and their shells' process groups (the shell leads its
+ * terminal's group, so a pipeline it runs goes too).
+ */
 export function killSessionHosts(dir: string): void {
   if (!fs.existsSync(dir)) return;
   for (const n of fs.readdirSync(dir)) {
     if (!n.endsWith('.json')) continue;
+    let st: { hostPid?: number; pid?: number };
     try {
-      const st = JSON.parse(fs.readFileSync(path.join(dir, n), 'utf8')) as { hostPid?: number; pid?: number };
-      for (const pid of [st.pid, st.hostPid]) if (typeof pid === 'number' && pid > 1) process.kill(pid, 'SIGKILL');
+      st = JSON.parse(fs.readFileSync(path.join(dir, n), 'utf8')) as typeof st;
     } catch {
-      /* gone */
+      continue;
+    }
+    for (const target of [typeof st.pid === 'number' && st.pid > 1 ? -st.pid : 0, typeof st.hostPid === 'number' && st.hostPid > 1 ? st.hostPid : 0]) {
+      if (!target) continue;
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
   }
 }
@@ -293,7 +304,8 @@ export interface AgentProc {
   configPath: string;
   proc: ChildProcess;
   output: ProcOutput;
-  stop(): Promise<void>;
+  /** SIGTERM, wait for the exit, then end its session hosts unless keepSessions (a restart test). */
+  stop(opts?: { keepSessions?: boolean }): Promise<void>;
   /** Resolves with the exit code when the process ends. */
   exit: Promise<number | null>;
 }
@@ -345,9 +357,11 @@ export async function startAgent(relay: RelayProc, opts: StartAgentOptions = {})
     proc,
     output,
     exit,
-    async stop() {
+    async stop({ keepSessions = false } = {}) {
       proc.kill('SIGTERM');
       await exit;
+      // Sessions outlive the agent by design; a test's sessions should not outlive the test.
+      if (!keepSessions) killSessionHosts(sessionStateDir(configPath));
     },
   };
   if (!opts.noWait) await waitForAgentStatus(relay, agentId, 'online').catch((err) => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { CloseCode, ErrorCode, type NudgeResponse, type SessionRecent, type SessionView } from '@rexec/shared';
-import { CLI_BIN, TerminalClient, killSessionHosts, run, sessionStateDir, startAgent, startRelay, tempDir, waitForAgentStatus, waitUntil, type AgentProc, type RelayProc } from './harness.js';
+import { CLI_BIN, TerminalClient, run, startAgent, startRelay, tempDir, waitForAgentStatus, waitUntil, type AgentProc, type RelayProc } from './harness.js';
 
 /** Every line of `seq 1 N` exactly once and in order, whatever else the terminal printed. */
 function assertSeq(text: string, n: number): void {
@@ -244,10 +244,9 @@ describe('resume across a relay crash', () => {
     t.close();
     const listed = async () => (await relay.api<{ sessions: SessionView[] }>('GET', '/api/agents/survivor/sessions')).body.sessions.map((s) => s.id);
     assert.ok((await listed()).includes(sessionId), 'listed while the agent holds it');
-    // The agent process restarts and, meanwhile, the session's host dies with its shell (sessions
-    // otherwise outlive the agent, see session-hosts.test.ts).
+    // The agent process restarts and, meanwhile, the session's host dies with its shell (stop()
+    // ends them; sessions otherwise outlive the agent, see session-hosts.test.ts).
     await agent.stop();
-    killSessionHosts(sessionStateDir(agent.configPath));
     agent = await startAgent(relay, { name: 'survivor', configPath: agent.configPath });
     await waitUntil('the hello reconciliation', async () => !(await listed()).includes(sessionId), 10_000);
     const again = await TerminalClient.open(relay, 'survivor', { start: false });

@@ -155,7 +155,7 @@ test('a stale host state file is removed; an exit while the agent is down reache
   // The shell outlives this agent, then exits with 7 while no agent runs.
   term.input('sleep 2; echo bye-$((6*7)); exit 7\r');
   await new Promise((r) => setTimeout(r, 200));
-  await agent.stop();
+  await agent.stop({ keepSessions: true });
   const stateDir = sessionStateDir(agent.configPath);
   const stalePath = path.join(stateDir, 'stale1.json');
   fs.writeFileSync(stalePath, JSON.stringify({ version: 1, sessionId: 'stale1', hostPid: 999_999, pid: 999_998, cols: 80, rows: 24, startedAt: 'x', socket: path.join(stateDir, 'stale1.sock') }));

@@ -19,6 +19,7 @@ import { z } from 'zod';
 import {
   colsSchema,
   idSchema,
+  liveSessionSchema,
   rowsSchema,
   shellAckSchema,
   shellAttachedSchema,
@@ -44,7 +45,8 @@ export const MAX_HOST_FRAME_BYTES = 2 * 1024 * 1024;
 export const HostFrameKind = { Json: 0, Output: 1 } as const;
 export type HostFrameKind = (typeof HostFrameKind)[keyof typeof HostFrameKind];
 
-const exitSchema = z.object({ exitCode: z.number().int().nullable(), signal: z.string().max(32).nullable() });
+/** How a shell ended: the fields of the link's shell_stopped. */
+const exitSchema = shellStoppedSchema.pick({ exitCode: true, signal: true });
 
 export const hostHelloSchema = z.object({ type: z.literal('host_hello'), version: z.number().int().positive() });
 
@@ -62,16 +64,11 @@ export const agentToHostSchema = z.discriminatedUnion('type', [
 ]);
 export type AgentToHost = z.infer<typeof agentToHostSchema>;
 
-export const hostWelcomeSchema = z.object({
+/** The session as hello lists it (liveSessionSchema), plus what only the agent needs. */
+export const hostWelcomeSchema = liveSessionSchema.extend({
   type: z.literal('host_welcome'),
   version: z.number().int().positive(),
-  sessionId: idSchema,
   hostPid: z.number().int().positive(),
-  /** The shell's pid. */
-  pid: z.number().int().nonnegative(),
-  cols: colsSchema,
-  rows: rowsSchema,
-  outputBytes: z.number().int().nonnegative(),
   startedAt: z.string().max(64),
   /** Set when the shell exited while no agent was listening; the exit waits for an attach. */
   exited: exitSchema.nullable(),

@@ -60,7 +60,6 @@ export interface SessionManagerOptions {
   mirrorPendingBytes?: number;
 }
 
-export { DEFAULT_MIRROR_PENDING_BYTES };
 
 const LOGIN_SHELLS = new Set(['bash', 'zsh', 'fish', 'ksh', 'mksh', 'sh', 'dash']);
 

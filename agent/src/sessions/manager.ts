@@ -26,6 +26,7 @@ import type { LinkSink } from '../sink.js';
 import { HostClient, HostLauncher } from './host-client.js';
 import { spawnPty, type PtySpawner } from './pty.js';
 import { DEFAULT_MIRROR_PENDING_BYTES, ScreenMirror } from './screen-mirror.js';
+import type { HostSpec } from './host-protocol.js';
 import { serveSessionMessage, type SessionMessage } from './serve.js';
 import { ShellSession } from './session.js';
 import { ensureOwnPrivateDir, hostAlive, readHostStates, removeHostFiles, socketPathFor } from './state-dir.js';
@@ -79,6 +80,9 @@ interface Entry {
   /** The shell's pid. */
   pid: number;
 }
+
+/** How every session is run, whether in a host or in this process (the host's spec carries it). */
+type SessionTuning = Pick<HostSpec, 'flushMs' | 'flushBytes' | 'stopGraceMs' | 'ringBytes' | 'windowBytes' | 'idleTimeoutMs' | 'detachedPauseLimitMs' | 'mirrorPendingBytes'>;
 
 export class SessionManager {
   private readonly sessions = new Map<string, Entry>();
@@ -239,7 +243,7 @@ export class SessionManager {
     if (!isDirectory(cwd)) return this.fail(sessionId, ErrorCode.SpawnFailed, `working directory ${cwd} does not exist`);
     if (isAbsolute(shell) && !existsSync(shell)) return this.fail(sessionId, ErrorCode.SpawnFailed, `shell ${shell} not found`);
     const env = childEnv(this.opts.env ?? process.env, msg.env ?? {}, { TERM: 'xterm-256color', COLORTERM: 'truecolor' });
-    const tuning = {
+    const tuning: SessionTuning = {
       flushMs: this.opts.flushMs ?? 4,
       flushBytes: this.opts.flushBytes ?? 64 * 1024,
       stopGraceMs: this.opts.stopGraceMs ?? 2000,
@@ -275,7 +279,7 @@ export class SessionManager {
     shell: string,
     cwd: string,
     env: Record<string, string>,
-    tuning: { flushMs: number; flushBytes: number; stopGraceMs: number; ringBytes: number; windowBytes: number; idleTimeoutMs: number; detachedPauseLimitMs: number; mirrorPendingBytes: number },
+    tuning: SessionTuning,
   ): Promise<void> {
     const { sessionId } = msg;
     const dir = this.opts.stateDir!;

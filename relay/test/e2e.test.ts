@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { CloseCode, ErrorCode, FrameKind, LIMITS, PROTOCOL_VERSION, encodeFrame, type AgentView } from '@rexec/shared';
 import {
   AGENT_BIN,
+  PG_ADMIN_URL,
   CLI_BIN,
   TerminalClient,
   execViaApi,
@@ -269,6 +271,25 @@ describe(`end to end (${DB} database)`, () => {
       assert.ok(!logs.includes(secret), 'a secret leaked into the logs');
       assert.ok(!logs.includes(secret.slice(4, 24)), 'part of a secret leaked into the logs');
     }
+  });
+
+  test('PostgreSQL closing the relay\'s connections (a restart, an administrator) does not end the relay', { skip: DB !== 'postgres' && 'PostgreSQL only' }, async () => {
+    const ok = await relay.api('GET', '/api/agents');
+    assert.equal(ok.status, 200);
+    const dbName = new URL(relay.databaseUrl!).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    try {
+      const r = await admin.query('SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [dbName]);
+      assert.ok(r.rows.length > 0, 'the relay holds pooled connections to terminate');
+    } finally {
+      await admin.end();
+    }
+    await waitUntil('the pool to see its connections closed', () => /connection was closed by the server/.test(relay.output.text), 5000);
+    assert.equal(relay.proc.exitCode, null, `the relay exited:\n${relay.output.tail()}`);
+    const again = await relay.api<{ agents: AgentView[] }>('GET', '/api/agents');
+    assert.equal(again.status, 200, 'the next request gets a new connection');
+    assert.ok(again.body.agents.some((a) => a.name === 'web-1'), 'the agent list is intact');
   });
 });
 

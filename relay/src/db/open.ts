@@ -12,6 +12,7 @@ import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { migrate, type SqlRunner } from './migrate.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
+import { log } from '../log.js';
 
 export type { PrismaClient };
 export type DatabaseKind = 'embedded' | 'postgresql';
@@ -77,6 +78,10 @@ async function openEmbedded(dataDir: string, sharedBuffers: string): Promise<Dat
 
 async function openPostgres(url: string): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle pooled connection that the server closes (a restart, a failover, an administrator's
+  // pg_terminate_backend) emits 'error' on the pool; unhandled, that would end the relay. The pool
+  // drops the connection and opens a new one for the next query.
+  pool.on('error', (err) => log.warn('a PostgreSQL connection was closed by the server; it will be replaced', { err: err.message }));
   const client = await pool.connect();
   try {
     const runner: SqlRunner = {

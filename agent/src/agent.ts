@@ -247,10 +247,9 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
 
 /**
  * Session buffering from the environment (documented in agent/README.md):
- * REXEC_AGENT_RING_BYTES, REXEC_AGENT_SESSION_IDLE_MS, REXEC_AGENT_DETACHED_PAUSE_MS,
- * REXEC_AGENT_MIRROR_PENDING_BYTES.
+ * REXEC_AGENT_RING_BYTES, REXEC_AGENT_SESSION_IDLE_MS, REXEC_AGENT_DETACHED_PAUSE_MS.
  */
-export function sessionTuning(env: NodeJS.ProcessEnv): { ringBytes?: number; idleTimeoutMs?: number; detachedPauseLimitMs?: number; mirrorPendingBytes?: number } {
+export function sessionTuning(env: NodeJS.ProcessEnv): { ringBytes?: number; idleTimeoutMs?: number; detachedPauseLimitMs?: number } {
   const read = (name: string, min: number): number | undefined => {
     const v = env[name];
     if (v === undefined || v === '') return undefined;
@@ -261,9 +260,7 @@ export function sessionTuning(env: NodeJS.ProcessEnv): { ringBytes?: number; idl
   const ringBytes = read('REXEC_AGENT_RING_BYTES', 64 * 1024);
   const idleTimeoutMs = read('REXEC_AGENT_SESSION_IDLE_MS', 1000);
   const detachedPauseLimitMs = read('REXEC_AGENT_DETACHED_PAUSE_MS', 0);
-  const mirrorPendingBytes = read('REXEC_AGENT_MIRROR_PENDING_BYTES', 64 * 1024);
   return {
-    ...(mirrorPendingBytes !== undefined ? { mirrorPendingBytes } : {}),
     ...(ringBytes !== undefined ? { ringBytes } : {}),
     ...(idleTimeoutMs !== undefined ? { idleTimeoutMs } : {}),
     ...(detachedPauseLimitMs !== undefined ? { detachedPauseLimitMs } : {}),

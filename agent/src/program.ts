@@ -66,7 +66,7 @@ export function buildProgram(ctx: CliContext, setExitCode: (code: number) => voi
         'REXEC_AGENT_RECONNECT_BASE_MS (default 500) and REXEC_AGENT_RECONNECT_CAP_MS (default 30000) tune reconnect backoff;\n' +
         'REXEC_AGENT_ALLOWED_ROOTS (colon-separated) and REXEC_AGENT_MAX_RUNS (default 16) override allowed_roots and max_runs;\n' +
         'REXEC_AGENT_METRICS_INTERVAL (seconds, 0 = off, default 10) overrides metrics_interval.\n' +
-        'REXEC_AGENT_MIRROR_PENDING_BYTES (default 4 MiB) bounds the unparsed backlog of screen mirrors; REXEC_AGENT_SESSION_HOSTS=0 keeps\n' +
+        'REXEC_AGENT_RING_BYTES (default 1 MiB) is the output each terminal session keeps for resume and snapshots; REXEC_AGENT_SESSION_HOSTS=0 keeps\n' +
         'terminal sessions in the agent process (they then end with it). Sessions otherwise live in session hosts (state dir <config>.sessions/).\n' +
         'Exit codes: 0 stopped by signal, 1 error, 2 rejected by the relay (bad credential, agent deleted).',
     )

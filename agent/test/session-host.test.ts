@@ -23,6 +23,7 @@ import {
 import { SessionManager } from '../src/sessions/manager.js';
 import { MAX_SOCKET_PATH, readHostStates, socketPathFor } from '../src/sessions/state-dir.js';
 import { EchoPty, RecordingSink, sleep, tempDir, waitFor } from './helpers.js';
+import { OutputRing } from '../src/sessions/output-ring.js';
 
 const LIMIT = { timeout: 60_000 };
 
@@ -225,15 +226,17 @@ test('recover removes the files of a dead host and keeps going', LIMIT, async (t
   void sleep;
 });
 
-test('the screen mirror parses lazily and a snapshot is exact for its offset', LIMIT, async () => {
+test('the screen mirror parses lazily from the ring and a snapshot is exact for its offset', LIMIT, async () => {
   const { ScreenMirror } = await import('../src/sessions/screen-mirror.js');
-  const m = new ScreenMirror({ cols: 20, rows: 5, idleMs: 60_000 });
-  m.output(Buffer.from('hello\r\n'));
+  const ring = new OutputRing();
+  const m = new ScreenMirror({ cols: 20, rows: 5, idleMs: 60_000, source: ring });
+  const out = (s: string) => (ring.push(Buffer.from(s)), m.output());
+  out('hello\r\n');
   m.resize(30, 6);
-  m.output(Buffer.from('world'));
+  out('world');
   assert.equal(m.backlog, 12, 'nothing parsed before it is needed');
   const snap = m.snapshot();
-  m.output(Buffer.from('\r\nlater')); // after the request: not in the picture
+  out('\r\nlater'); // after the request: not in the picture
   const s = await snap;
   assert.equal(s.offset, 12, 'offset = bytes before the request');
   assert.deepEqual([s.cols, s.rows], [30, 6], 'the resize before the request applies');
@@ -245,20 +248,21 @@ test('the screen mirror parses lazily and a snapshot is exact for its offset', L
   m.dispose();
 });
 
-test('a flood beyond the mirror bound is dropped unparsed; the mirror restarts from what is left', LIMIT, async () => {
+test('output the ring dropped before the mirror parsed it is skipped; the mirror restarts from what the ring holds', LIMIT, async () => {
   const { ScreenMirror } = await import('../src/sessions/screen-mirror.js');
-  const m = new ScreenMirror({ cols: 20, rows: 5, idleMs: 60_000, maxPendingBytes: 1000 });
-  m.output(Buffer.from('\x1b[31mred-before\r\n'));
-  let total = 17;
-  for (let i = 0; i < 500; i++) {
-    const line = Buffer.from(`line-${i}\r\n`);
-    m.output(line);
-    total += line.length;
-    assert.ok(m.backlog <= 1000, `backlog ${m.backlog} stays within the bound`);
-  }
+  const ring = new OutputRing();
+  const m = new ScreenMirror({ cols: 20, rows: 5, idleMs: 60_000, source: ring });
+  const out = (s: string) => {
+    ring.push(Buffer.from(s));
+    ring.dropBefore(ring.end - 1000); // a session keeping 1000 bytes of history
+    m.output();
+  };
+  out('\x1b[31mred-before\r\n');
+  m.resize(22, 5); // within the part that is dropped
+  for (let i = 0; i < 500; i++) out(`line-${i}\r\n`);
   m.resize(24, 6);
   const s = await m.snapshot();
-  assert.equal(s.offset, total, 'the snapshot stands for every byte so far, dropped ones included');
+  assert.equal(s.offset, ring.end, 'the snapshot stands for every byte so far, dropped ones included');
   assert.deepEqual([s.cols, s.rows], [24, 6], 'the size after the drop applies');
   assert.ok(s.data.includes('line-499') && s.data.includes('line-495'), `the last lines are on screen: ${JSON.stringify(s.data)}`);
   assert.ok(!s.data.includes('red-before') && !s.data.includes('line-0\r'), 'the dropped start is not in the picture');

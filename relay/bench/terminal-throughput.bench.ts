@@ -77,7 +77,7 @@ async function localPtyFlood(): Promise<{ bytes: number; ms: number }> {
   await new Promise<void>((resolve) => {
     pty.onData((d) => {
       bytes += d.length;
-      tail = (tail + d.toString('latin1')).slice(-64);
+      tail = (tail + d.subarray(-64).toString('latin1')).slice(-64);
       if (tail.includes(MARK)) resolve();
     });
     pty.onExit(() => resolve());

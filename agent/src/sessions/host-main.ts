@@ -90,7 +90,6 @@ async function main(): Promise<void> {
     stopGraceMs: spec.stopGraceMs,
     flushMs: spec.flushMs,
     flushBytes: spec.flushBytes,
-    mirrorPendingBytes: spec.mirrorPendingBytes,
     onResize: writeState,
   });
   try {

@@ -120,7 +120,6 @@ export const hostSpecSchema = z.object({
   stopGraceMs: z.number().int().nonnegative(),
   flushMs: z.number().int().nonnegative(),
   flushBytes: z.number().int().positive(),
-  mirrorPendingBytes: z.number().int().positive(),
 });
 export type HostSpec = z.infer<typeof hostSpecSchema>;
 

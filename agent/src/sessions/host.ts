@@ -27,6 +27,7 @@ import {
   type HostToAgent,
 } from './host-protocol.js';
 import type { PtyExit, PtyProcess } from './pty.js';
+import { OutputRing } from './output-ring.js';
 import { ScreenMirror } from './screen-mirror.js';
 import { serveSessionMessage } from './serve.js';
 import { ShellSession, type SessionOptions } from './session.js';
@@ -36,15 +37,14 @@ export const SOCKET_HIGH_BYTES = 512 * 1024;
 const HELLO_TIMEOUT_MS = 5000;
 const PROGRESS_MS = 1000;
 
-export interface SessionHostOptions extends Omit<SessionOptions, 'tap' | 'holdExit'> {
+export interface SessionHostOptions extends Omit<SessionOptions, 'tap' | 'holdExit' | 'ring'> {
   sessionId: string;
   socketPath: string;
   logger?: Logger;
   /** Called after a resize (the host rewrites its state file). */
   onResize?(cols: number, rows: number): void;
-  /** Mirror tuning (ScreenMirror options). */
+  /** Mirror tuning (ScreenMirror's idleMs). */
   mirrorIdleMs?: number;
-  mirrorPendingBytes?: number;
 }
 
 export class SessionHost implements OutputGate {
@@ -62,11 +62,12 @@ export class SessionHost implements OutputGate {
 
   constructor(private readonly pty: PtyProcess, private readonly opts: SessionHostOptions) {
     this.log = opts.logger ?? silentLogger;
+    const ring = new OutputRing();
     this.mirror = new ScreenMirror({
       cols: opts.cols,
       rows: opts.rows,
+      source: ring,
       ...(opts.mirrorIdleMs !== undefined ? { idleMs: opts.mirrorIdleMs } : {}),
-      ...(opts.mirrorPendingBytes !== undefined ? { maxPendingBytes: opts.mirrorPendingBytes } : {}),
     });
     const sink: LinkSink = {
       sendJson: (msg) => this.sendJson(msg),
@@ -75,9 +76,10 @@ export class SessionHost implements OutputGate {
     };
     this.session = new ShellSession(opts.sessionId, pty, sink, this, {
       ...opts,
+      ring,
       holdExit: () => this.conn === null,
       tap: {
-        output: (chunk) => this.mirror.output(chunk),
+        output: () => this.mirror.output(),
         resize: (cols, rows) => {
           this.mirror.resize(cols, rows);
           opts.onResize?.(cols, rows);

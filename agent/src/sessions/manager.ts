@@ -25,7 +25,8 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { LinkSink } from '../sink.js';
 import { HostClient, HostLauncher } from './host-client.js';
 import { spawnPty, type PtySpawner } from './pty.js';
-import { DEFAULT_MIRROR_PENDING_BYTES, ScreenMirror } from './screen-mirror.js';
+import { OutputRing } from './output-ring.js';
+import { ScreenMirror } from './screen-mirror.js';
 import type { HostSpec } from './host-protocol.js';
 import { serveSessionMessage, type SessionMessage } from './serve.js';
 import { ShellSession } from './session.js';
@@ -57,8 +58,6 @@ export interface SessionManagerOptions {
   /** A session with nobody attached ends after this long. */
   idleTimeoutMs?: number;
   detachedPauseLimitMs?: number;
-  /** Unparsed output the screen mirror lets queue before it parses during a flood. */
-  mirrorPendingBytes?: number;
 }
 
 
@@ -82,7 +81,7 @@ interface Entry {
 }
 
 /** How every session is run, whether in a host or in this process (the host's spec carries it). */
-type SessionTuning = Pick<HostSpec, 'flushMs' | 'flushBytes' | 'stopGraceMs' | 'ringBytes' | 'windowBytes' | 'idleTimeoutMs' | 'detachedPauseLimitMs' | 'mirrorPendingBytes'>;
+type SessionTuning = Pick<HostSpec, 'flushMs' | 'flushBytes' | 'stopGraceMs' | 'ringBytes' | 'windowBytes' | 'idleTimeoutMs' | 'detachedPauseLimitMs'>;
 
 export class SessionManager {
   private readonly sessions = new Map<string, Entry>();
@@ -251,7 +250,6 @@ export class SessionManager {
       windowBytes: this.opts.windowBytes ?? SESSION_DEFAULTS.windowBytes,
       idleTimeoutMs: this.opts.idleTimeoutMs ?? SESSION_DEFAULTS.idleTimeoutMs,
       detachedPauseLimitMs: this.opts.detachedPauseLimitMs ?? SESSION_DEFAULTS.detachedPauseLimitMs,
-      mirrorPendingBytes: this.opts.mirrorPendingBytes ?? DEFAULT_MIRROR_PENDING_BYTES,
     };
     if (this.hosted) return void this.startHosted(msg, shell, cwd, env, tuning);
 
@@ -259,8 +257,9 @@ export class SessionManager {
     let mirror: ScreenMirror;
     try {
       const pty = this.spawn(shell, shellArgs(shell), { cols: msg.cols, rows: msg.rows, cwd, env });
-      mirror = new ScreenMirror({ cols: msg.cols, rows: msg.rows, maxPendingBytes: tuning.mirrorPendingBytes });
-      session = new ShellSession(sessionId, pty, this.opts.sink, this.opts.gate, { ...tuning, cols: msg.cols, rows: msg.rows, tap: mirror });
+      const ring = new OutputRing();
+      mirror = new ScreenMirror({ cols: msg.cols, rows: msg.rows, source: ring });
+      session = new ShellSession(sessionId, pty, this.opts.sink, this.opts.gate, { ...tuning, cols: msg.cols, rows: msg.rows, ring, tap: mirror });
     } catch (err) {
       return this.fail(sessionId, ErrorCode.SpawnFailed, `cannot start ${shell}: ${(err as Error).message}`);
     }

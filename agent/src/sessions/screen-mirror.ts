@@ -9,17 +9,21 @@
  * pauses. A snapshot reports the offset its picture stands for: it parses everything queued before
  * the request and nothing after.
  *
- * Memory is bounded by `maxPendingBytes`: when more waits (a flood with no pause of `idleMs`), the
- * oldest half is dropped unparsed and the mirror starts again from a reset terminal with what is
- * left. Parsing a whole long flood instead cost a core and halved its throughput (a 30 s flood
- * went from about 25 to 14 MiB/s) and grew the host by over 100 MiB. After such a restart the
- * picture is what the last megabytes of output draw on a reset terminal, which for the scrolling
- * output of a flood is the screen; modes set before the flood (an alternate screen, say) are lost.
+ * The mirror keeps no output of its own: it reads what it has not parsed yet from the session's
+ * ring (`source`), and only resizes queue here, with the offset they happened at. When the ring
+ * has already dropped bytes the mirror has not parsed (a flood longer than the ring, with no pause
+ * of `idleMs`), those are skipped and the mirror starts again from a reset terminal with what the
+ * ring still holds. Parsing a whole long flood instead cost a core and halved its throughput (a
+ * 30 s flood went from about 25 to 14 MiB/s) and grew the host by over 100 MiB. After such a
+ * restart the picture is what the ring's last megabyte draws on a reset terminal, which for the
+ * scrolling output of a flood is the screen; modes set before the flood (an alternate screen, say)
+ * are lost.
  */
 import { createRequire } from 'node:module';
 import { LIMITS } from '@rexec/shared';
 import type * as Headless from '@xterm/headless';
 import type * as Serialize from '@xterm/addon-serialize';
+import type { OutputView } from './output-ring.js';
 import type { SessionTap } from './session.js';
 
 export interface Snapshot {
@@ -34,23 +38,26 @@ export interface Snapshot {
 export interface ScreenMirrorOptions {
   cols: number;
   rows: number;
+  /** The session's output ring: the mirror parses from it. */
+  source: OutputView;
   /** Parse after this much quiet (ms). */
   idleMs?: number;
-  /** Parse at once when this much output waits. */
-  maxPendingBytes?: number;
   /** Scrollback lines kept and put into snapshots. */
   scrollback?: number;
   /** Largest snapshot (UTF-8 bytes); scrollback is cut to fit. */
   maxSnapshotBytes?: number;
 }
 
-type Item = Buffer | { cols: number; rows: number };
+interface Resize {
+  /** Output offset the resize happened at. */
+  at: number;
+  cols: number;
+  rows: number;
+}
 
 const require = createRequire(import.meta.url);
 /** Largest chunk handed to one xterm write (fewer callbacks, same parse). */
 const WRITE_BYTES = 256 * 1024;
-/** Unparsed output a mirror keeps at most (REXEC_AGENT_MIRROR_PENDING_BYTES). */
-export const DEFAULT_MIRROR_PENDING_BYTES = 4 * 1024 * 1024;
 
 /** Loads @xterm/headless and the serializer now (a spare session host does, before it is needed). */
 export function preloadMirror(): void {
@@ -61,13 +68,12 @@ export function preloadMirror(): void {
 export class ScreenMirror implements SessionTap {
   private readonly term: Headless.Terminal;
   private readonly serializer: Serialize.SerializeAddon;
-  /** Queued items are pending[head..]; consumed ones are cut away in batches (shift is O(n)). */
-  private pending: Item[] = [];
-  private head = 0;
-  private pendingBytes = 0;
-  /** Items pushed, and items parsed (counts, so a resize and bytes keep their order). */
-  private pushed = 0;
-  private parsed = 0;
+  private readonly source: OutputView;
+  /** Resizes not applied yet, in order. */
+  private resizes: Resize[] = [];
+  /** Resizes pushed and applied (counts: a snapshot waits for those before it). */
+  private resizesPushed = 0;
+  private resizesApplied = 0;
   private parsedOffset = 0;
   private cols: number;
   private rows: number;
@@ -76,22 +82,22 @@ export class ScreenMirror implements SessionTap {
   private idleDue = false;
   /** When output or a resize last arrived (ms, monotonic); the idle timer re-arms from it. */
   private lastInputAt = 0;
-  private readonly waiters: { seq: number; take(): void }[] = [];
+  private readonly waiters: { end: number; resizes: number; take(): void }[] = [];
   private readonly idleMs: number;
-  private readonly maxPendingBytes: number;
   private readonly scrollback: number;
   private readonly maxSnapshotBytes: number;
   private disposed = false;
-  /** Output was dropped unparsed: reset the terminal before parsing what follows. */
+  /** Output was skipped unparsed: reset the terminal before parsing what follows. */
   private needsReset = false;
 
   constructor(opts: ScreenMirrorOptions) {
     const { Terminal } = require('@xterm/headless') as typeof Headless;
     const { SerializeAddon } = require('@xterm/addon-serialize') as typeof Serialize;
+    this.source = opts.source;
+    this.parsedOffset = opts.source.end;
     this.cols = opts.cols;
     this.rows = opts.rows;
     this.idleMs = opts.idleMs ?? 250;
-    this.maxPendingBytes = opts.maxPendingBytes ?? DEFAULT_MIRROR_PENDING_BYTES;
     this.scrollback = opts.scrollback ?? LIMITS.snapshotScrollbackLines;
     this.maxSnapshotBytes = opts.maxSnapshotBytes ?? LIMITS.maxSnapshotBytes;
     this.term = new Terminal({ cols: opts.cols, rows: opts.rows, scrollback: this.scrollback, allowProposedApi: true });
@@ -99,52 +105,30 @@ export class ScreenMirror implements SessionTap {
     this.term.loadAddon(this.serializer as unknown as Headless.ITerminalAddon);
   }
 
-  /** Output bytes queued and not parsed yet. */
+  /** Output bytes not parsed yet (some may be gone from the ring already). */
   get backlog(): number {
-    return this.pendingBytes;
+    return this.source.end - this.parsedOffset;
   }
 
-  output(chunk: Buffer): void {
-    if (chunk.length === 0 || this.disposed) return;
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    this.pushed++;
-    if (this.pendingBytes > this.maxPendingBytes) {
-      // While a snapshot waits, everything up to its boundary is parsed instead.
-      if (this.waiters.length) return void this.pump();
-      this.dropOldest(this.maxPendingBytes / 2);
-    }
+  /** New output is in the ring. */
+  output(): void {
+    if (this.disposed) return;
     this.armIdle();
-  }
-
-  /** Drops queued items from the front until at most `keep` output bytes wait (see the top). */
-  private dropOldest(keep: number): void {
-    while (this.queued > 1 && this.pendingBytes > keep) {
-      const item = this.take();
-      this.parsed++;
-      if (Buffer.isBuffer(item)) {
-        this.pendingBytes -= item.length;
-        this.parsedOffset += item.length;
-      } else {
-        this.cols = item.cols;
-        this.rows = item.rows;
-      }
-      this.needsReset = true;
-    }
   }
 
   resize(cols: number, rows: number): void {
     if (this.disposed) return;
-    this.pending.push({ cols, rows });
-    this.pushed++;
+    this.resizes.push({ at: this.source.end, cols, rows });
+    this.resizesPushed++;
     this.armIdle();
   }
 
-  /** Parses everything queued so far, then serializes the screen. */
+  /** Parses everything up to now, then serializes the screen. */
   snapshot(): Promise<Snapshot> {
-    const seq = this.pushed;
+    const end = this.source.end;
+    const resizes = this.resizesPushed;
     return new Promise<Snapshot>((resolve, reject) => {
-      // Serialized synchronously at the boundary, before anything later is parsed: exact.
+      // Serialized synchronously once parsed up to the boundary, before anything later: exact.
       const take = () => {
         try {
           resolve({ data: this.serialize(), offset: this.parsedOffset, cols: this.cols, rows: this.rows });
@@ -152,8 +136,8 @@ export class ScreenMirror implements SessionTap {
           reject(err as Error);
         }
       };
-      if (this.parsed >= seq && !this.pumping) return take();
-      this.waiters.push({ seq, take });
+      if (this.reached(end, resizes) && !this.pumping) return take();
+      this.waiters.push({ end, resizes, take });
       void this.pump();
     });
   }
@@ -161,9 +145,12 @@ export class ScreenMirror implements SessionTap {
   dispose(): void {
     this.disposed = true;
     clearTimeout(this.idleTimer);
-    this.pending = [];
-    this.head = 0;
+    this.resizes = [];
     this.term.dispose();
+  }
+
+  private reached(end: number, resizes: number): boolean {
+    return this.parsedOffset >= end && this.resizesApplied >= resizes;
   }
 
   private serialize(): string {
@@ -194,56 +181,44 @@ export class ScreenMirror implements SessionTap {
     this.idleTimer.unref?.();
   }
 
-  private get queued(): number {
-    return this.pending.length - this.head;
+  private get queued(): boolean {
+    return this.parsedOffset < this.source.end || this.resizes.length > 0;
   }
 
-  private take(): Item {
-    const item = this.pending[this.head++]!;
-    if (this.head >= 1024 && this.head * 2 >= this.pending.length) {
-      this.pending = this.pending.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-
-  private wanted(): boolean {
-    return this.waiters.length > 0 || this.idleDue || this.pendingBytes > this.maxPendingBytes;
+  private applyResize(r: Resize): void {
+    this.resizes.shift();
+    this.resizesApplied++;
+    this.cols = r.cols;
+    this.rows = r.rows;
+    if (!this.needsReset) this.term.resize(r.cols, r.rows);
   }
 
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.queued && this.wanted() && !this.disposed) {
+      while (this.queued && (this.waiters.length > 0 || this.idleDue) && !this.disposed) {
         this.release();
+        if (this.parsedOffset < this.source.start) {
+          // The ring dropped output we never parsed: skip it (and the resizes within it).
+          this.parsedOffset = this.source.start;
+          this.needsReset = true;
+        }
+        while (this.resizes.length && this.resizes[0]!.at <= this.parsedOffset) this.applyResize(this.resizes[0]!);
         if (this.needsReset) {
           this.needsReset = false;
           this.term.reset();
           this.term.resize(this.cols, this.rows);
         }
-        const first = this.pending[this.head]!;
-        if (!Buffer.isBuffer(first)) {
-          this.take();
-          this.parsed++;
-          this.cols = first.cols;
-          this.rows = first.rows;
-          this.term.resize(first.cols, first.rows);
-        } else {
-          // Join consecutive output chunks into one write, stopping at a waiter's boundary.
-          const limit = this.waiters.length ? Math.min(...this.waiters.map((w) => w.seq)) : Infinity;
-          const parts: Buffer[] = [];
-          let bytes = 0;
-          while (this.queued && Buffer.isBuffer(this.pending[this.head]) && bytes < WRITE_BYTES && (parts.length === 0 || this.parsed + parts.length < limit)) {
-            const b = this.take() as Buffer;
-            parts.push(b);
-            bytes += b.length;
-          }
-          await new Promise<void>((r) => this.term.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes), r));
-          this.parsed += parts.length;
-          this.pendingBytes -= bytes;
-          this.parsedOffset += bytes;
-        }
+        this.release();
+        // Stop at the next resize and at a waiting snapshot's boundary, so it is taken there.
+        let to = Math.min(this.source.end, this.resizes[0]?.at ?? Infinity, this.parsedOffset + WRITE_BYTES);
+        for (const w of this.waiters) if (w.end > this.parsedOffset && w.end < to) to = w.end;
+        if (to <= this.parsedOffset) continue;
+        // Copied out of the ring now: it may drop these bytes while xterm parses them.
+        const bytes = this.source.read(this.parsedOffset, to);
+        await new Promise<void>((r) => this.term.write(bytes, r));
+        this.parsedOffset = to;
         this.release();
       }
       if (!this.queued) this.idleDue = false;
@@ -256,7 +231,7 @@ export class ScreenMirror implements SessionTap {
   private release(): void {
     for (let i = this.waiters.length - 1; i >= 0; i--) {
       const w = this.waiters[i]!;
-      if (this.parsed >= w.seq || this.disposed) {
+      if (this.reached(w.end, w.resizes) || this.disposed) {
         this.waiters.splice(i, 1);
         w.take();
       }

@@ -47,12 +47,15 @@ export interface SessionOptions {
   detachedPauseLimitMs: number;
   /** Whether an exit while detached is held until the next attach (see above); default never. */
   holdExit?: () => boolean;
-  /** Sees every output chunk and resize in stream order (the screen mirror). */
+  /** Told of new output (already in the ring) and of every resize, in stream order (the screen mirror). */
   tap?: SessionTap;
+  /** The ring to keep output in, when someone else reads it too (the screen mirror); default a new one. */
+  ring?: OutputRing;
 }
 
 export interface SessionTap {
-  output(chunk: Buffer): void;
+  /** New output is in the session's ring. */
+  output(): void;
   resize(cols: number, rows: number): void;
 }
 
@@ -60,7 +63,7 @@ type PauseReason = 'ring' | 'link';
 
 export class ShellSession implements Pausable {
   private stateNow: SessionState = 'running';
-  private readonly ring = new OutputRing();
+  private readonly ring: OutputRing;
   /** Next offset to send; only meaningful while attached. */
   private sendCursor = 0;
   /** Highest offset a viewer has acknowledged. */
@@ -102,6 +105,7 @@ export class ShellSession implements Pausable {
   ) {
     this.cols = opts.cols;
     this.rows = opts.rows;
+    this.ring = opts.ring ?? new OutputRing();
     this.subscriptions.push(gate.add(this));
     this.subscriptions.push(pty.onData((chunk) => this.onData(chunk)));
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
@@ -310,7 +314,7 @@ export class ShellSession implements Pausable {
     if (chunk.length === 0) return;
     this.lastOutputAt = performance.now();
     this.ring.push(chunk);
-    this.opts.tap?.output(chunk);
+    this.opts.tap?.output();
     this.trimRing();
     this.updateRingPause();
     this.scheduleFlush();

@@ -6,11 +6,14 @@
  * up from the agent's ring buffer when it drains, without slowing the others.
  *
  * Flow control: viewers acknowledge rendered offsets; the best acknowledgement goes to the agent
- * (`shell_ack`), which sends at most a window beyond it. The relay keeps no output of its own.
+ * (`shell_ack`), which sends at most a window beyond it. Acknowledgements are forwarded once they
+ * move ACK_FORWARD_BYTES (a quarter of the window) or after ACK_DELAY_MS: a viewer acknowledges
+ * every few KiB, and passing each one on cost the agent and its session host a message, a parse
+ * and a write apiece, thousands a second during a flood. The relay keeps no output of its own.
  *
  * Who is attached, in which mode, and whose resizes apply: ./viewer-roster.ts.
  */
-import { FrameKind, encodeFrame, takeNewBytes, type AgentToRelay, type Frame } from '@rexec/shared';
+import { FrameKind, SESSION_DEFAULTS, encodeFrame, takeNewBytes, type AgentToRelay, type Frame } from '@rexec/shared';
 import type { AgentLink } from './agent-link.js';
 import type { SessionSink } from './sinks.js';
 import { ViewerRoster, type RosterMember } from './viewer-roster.js';
@@ -19,6 +22,10 @@ type Msg<T extends AgentToRelay['type']> = Extract<AgentToRelay, { type: T }>;
 
 /** A viewer socket falls behind when this much is queued for it. */
 export const LAG_BYTES = 1024 * 1024;
+/** An acknowledgement this far beyond the last one forwarded goes to the agent at once. */
+export const ACK_FORWARD_BYTES = SESSION_DEFAULTS.windowBytes / 4;
+/** A smaller one waits at most this long (ms), merged with those that follow. */
+export const ACK_DELAY_MS = 5;
 
 export interface Viewer extends RosterMember {
   /** Offset of the next byte this viewer needs. */
@@ -36,6 +43,8 @@ export class SessionRoute implements SessionSink {
   readonly roster = new ViewerRoster<Viewer>();
   private lagging = new Set<Viewer>();
   private ackSent = -1;
+  private ackWaiting = -1;
+  private ackTimer: NodeJS.Timeout | null = null;
   /** Offset the agent streams from since the last shell_attach (null: not streaming). */
   private streamFrom: number | null = null;
   /** Viewers waiting for shell_attached. */
@@ -76,11 +85,21 @@ export class SessionRoute implements SessionSink {
   }
 
   ack(viewer: Viewer, offset: number): void {
-    if (!this.viewers.has(viewer) || offset > viewer.nextOffset) return;
-    if (offset > this.ackSent) {
-      this.ackSent = offset;
-      this.link.send({ type: 'shell_ack', sessionId: this.sessionId, offset });
+    if (!this.viewers.has(viewer) || offset > viewer.nextOffset || offset <= this.ackSent) return;
+    if (offset - Math.max(this.ackSent, 0) >= ACK_FORWARD_BYTES) return this.forwardAck(offset);
+    this.ackWaiting = Math.max(this.ackWaiting, offset);
+    if (!this.ackTimer) {
+      this.ackTimer = setTimeout(() => this.forwardAck(this.ackWaiting), ACK_DELAY_MS);
+      this.ackTimer.unref();
     }
+  }
+
+  private forwardAck(offset: number): void {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    if (offset <= this.ackSent || this.viewers.size === 0) return;
+    this.ackSent = offset;
+    this.link.send({ type: 'shell_ack', sessionId: this.sessionId, offset });
   }
 
   /** A resize from a read-write viewer: applied when it owns the size, else remembered. */

@@ -57,7 +57,7 @@ export const SESSION_DEFAULTS = {
   /** Output kept per session for resume. */
   ringBufferBytes: 1024 * 1024,
   /** Output sent beyond the acknowledged offset before the agent waits for an ack. */
-  windowBytes: 256 * 1024,
+  windowBytes: 512 * 1024,
   /** A session with nobody attached ends after this long. */
   idleTimeoutMs: 30 * 60 * 1000,
   /** With nobody attached and the ring full, the PTY is paused this long, then old output is overwritten. */

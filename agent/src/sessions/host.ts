@@ -21,8 +21,8 @@ import {
   HostFrameKind,
   HostFrameReader,
   agentToHostSchema,
-  encodeHostFrame,
   encodeHostJson,
+  hostFrameHeader,
   parseHostJson,
   type HostToAgent,
 } from './host-protocol.js';
@@ -170,7 +170,11 @@ export class SessionHost implements OutputGate {
   private sendOutput(frame: Uint8Array): boolean {
     const c = this.conn;
     if (!c || c.destroyed) return false;
-    c.write(encodeHostFrame(HostFrameKind.Output, frame));
+    // Header and frame in one writev, without copying the frame.
+    c.cork();
+    c.write(hostFrameHeader(HostFrameKind.Output, frame.length));
+    c.write(frame);
+    c.uncork();
     return true;
   }
 

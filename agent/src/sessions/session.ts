@@ -23,7 +23,7 @@
  * event loop; while output streams, frames are coalesced at most every `flushMs`. Bytes are
  * forwarded untouched, so a UTF-8 character split across two reads stays intact.
  */
-import { encodeFrame, FrameKind } from '@rexec/shared';
+import { allocFrame, frameHeaderLength, FrameKind } from '@rexec/shared';
 import type { Disposable, OutputGate, Pausable } from '../flow.js';
 import type { LinkSink } from '../sink.js';
 import type { PtyDisposable, PtyExit, PtyProcess } from './pty.js';
@@ -358,8 +358,10 @@ export class ShellSession implements Pausable {
     if (this.sendCursor < this.ring.start) this.sendCursor = this.ring.start; // overwritten meanwhile: the gap shows
     while (this.sendCursor < limit) {
       const to = Math.min(limit, this.sendCursor + this.opts.flushBytes);
-      const payload = this.ring.read(this.sendCursor, to);
-      if (!this.sink.sendBinary(encodeFrame(FrameKind.ShellOutput, this.id, this.sendCursor, payload))) break;
+      // The payload goes from the ring straight into the frame: one allocation, one copy.
+      const frame = allocFrame(FrameKind.ShellOutput, this.id, this.sendCursor, to - this.sendCursor, Buffer.allocUnsafe);
+      this.ring.copyOut(this.sendCursor, to, frame, frameHeaderLength(this.id));
+      if (!this.sink.sendBinary(frame)) break;
       this.sendCursor = to;
     }
     this.gate.check();

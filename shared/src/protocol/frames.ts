@@ -55,19 +55,29 @@ export function frameHeaderLength(id: string): number {
 }
 
 export function encodeFrame(kind: FrameKind, id: string, offset: number, payload: Uint8Array): Uint8Array {
+  const out = allocFrame(kind, id, offset, payload.length);
+  out.set(payload, frameHeaderLength(id));
+  return out;
+}
+
+/**
+ * A frame with its header written and room for `payloadLength` bytes at frameHeaderLength(id),
+ * for a caller that copies the payload in itself (the agent, straight from its ring). `alloc`
+ * may skip zero-filling (Node's Buffer.allocUnsafe): every byte is written.
+ */
+export function allocFrame(kind: FrameKind, id: string, offset: number, payloadLength: number, alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n)): Uint8Array {
   if (!KINDS.has(kind)) throw new FrameError(`unknown frame kind ${kind}`);
   if (!ID_RE.test(id)) throw new FrameError('frame id must be 1-64 characters of [A-Za-z0-9_-]');
   if (!Number.isSafeInteger(offset) || offset < 0) throw new FrameError('frame offset must be a non-negative safe integer');
-  if (payload.length > LIMITS.maxFramePayloadBytes) throw new FrameError('frame payload too large');
+  if (payloadLength > LIMITS.maxFramePayloadBytes) throw new FrameError('frame payload too large');
   const head = frameHeaderLength(id);
-  const out = new Uint8Array(head + payload.length);
+  const out = alloc(head + payloadLength);
   out[0] = kind;
   out[1] = id.length;
   for (let i = 0; i < id.length; i++) out[2 + i] = id.charCodeAt(i);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   view.setUint32(2 + id.length, Math.floor(offset / TWO_32));
   view.setUint32(6 + id.length, offset % TWO_32);
-  out.set(payload, head);
   return out;
 }
 

@@ -63,7 +63,7 @@ export const SESSION_DEFAULTS = {
   /** With nobody attached and the ring full, the PTY is paused this long, then old output is overwritten. */
   detachedPauseLimitMs: 60 * 1000,
   /** Viewers acknowledge rendered output at least this often (bytes). */
-  ackEveryBytes: 32 * 1024,
+  ackEveryBytes: 64 * 1024,
 } as const;
 
 /** Link timing defaults; the relay's `hello` may override them. */

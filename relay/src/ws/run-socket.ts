@@ -66,9 +66,12 @@ export function followRun(ws: WebSocket, runId: string, offset: number, engine: 
     sendJson({ type: 'run', run });
     const stored: Chunk[] = await readChunks(prisma, runId, offset);
     for (const c of [...stored, ...pending]) sendOutput(c.stream, c.offset, c.data);
-    if (!isActive(run.status)) return close(CloseCode.RunEnded, `run ${run.status}`);
+    // Output and updates that arrived while the run and its chunks were read, in order. A run
+    // that ended meanwhile may have its last output only here (not flushed to the database yet):
+    // send it before closing, never drop it.
     ready = true;
     for (const f of early.splice(0)) f();
+    if (!isActive(run.status)) close(CloseCode.RunEnded, `run ${run.status}`);
   })().catch((err) => {
     log.error('run socket failed', { run: runId, err: (err as Error).message });
     close(CloseCode.InternalError, 'internal error');

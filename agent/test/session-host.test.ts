@@ -276,3 +276,61 @@ test('output the ring dropped before the mirror parsed it is skipped; the mirror
   assert.ok(!s.data.includes('[31m'), 'the terminal was reset: no colour carried over from dropped output');
   m.dispose();
 });
+
+test('another protocol version: a host refuses the hello, and a recovering agent leaves a host it cannot speak to running, files and all', LIMIT, async (t) => {
+  const dir = tempDir(t);
+  // The host side: a hello of another version is refused with both versions named.
+  const pty = new EchoPty('/bin/sh', [], { cols: 80, rows: 24, cwd: dir, env: {} });
+  const host = new SessionHost(pty, {
+    sessionId: 'v1',
+    socketPath: join(dir, 'v1.sock'),
+    cols: 80,
+    rows: 24,
+    flushMs: 2,
+    flushBytes: 65536,
+    stopGraceMs: 50,
+    ringBytes: 1 << 20,
+    windowBytes: 256 << 10,
+    idleTimeoutMs: 60_000,
+    detachedPauseLimitMs: 60_000,
+  });
+  t.after(() => host.close());
+  await host.listen();
+  const c = await rawClient(join(dir, 'v1.sock'));
+  c.socket.write(encodeHostJson({ type: 'host_hello', version: HOST_PROTOCOL_VERSION + 1 }));
+  await c.closed;
+  const refusal = JSON.parse(c.frames[0]!.body.toString()) as { type: string; message: string };
+  assert.equal(refusal.type, 'host_refused', 'refused');
+  assert.ok(refusal.message.includes(String(HOST_PROTOCOL_VERSION)) && refusal.message.includes(String(HOST_PROTOCOL_VERSION + 1)), `names both versions: ${refusal.message}`);
+  assert.equal(host.session.state, 'running', 'the session is unaffected');
+
+  // The agent side: a host process from another release (it speaks only version 999; the framing
+  // is the same) with a state file. recover() must not adopt it, remove its files or kill it.
+  const { mkdirSync } = await import('node:fs');
+  const { spawn } = await import('node:child_process');
+  const stateDir = join(dir, 'agent.sessions');
+  mkdirSync(join(dir, 'v999'), { recursive: true });
+  mkdirSync(stateDir, { mode: 0o700 });
+  const script = join(dir, 'v999', 'host-main.mjs');
+  writeFileSync(
+    script,
+    `import { createServer } from 'node:net';
+const json = (o) => { const b = Buffer.from(JSON.stringify(o)); const h = Buffer.alloc(5); h.writeUInt32BE(b.length + 1); h[4] = 0; return Buffer.concat([h, b]); };
+createServer((s) => s.once('data', () => s.end(json({ type: 'host_refused', message: 'this host speaks version 999, not ${HOST_PROTOCOL_VERSION}' })))).listen(process.argv[2], () => process.stdout.write('ready\\n'));`,
+  );
+  const socket = join(stateDir, 'old.sock');
+  const old = spawn(process.execPath, [script, socket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => old.kill('SIGKILL'));
+  await new Promise((r) => old.stdout!.once('data', r));
+  const stateFile = join(stateDir, 'old.json');
+  writeFileSync(stateFile, JSON.stringify({ version: 1, sessionId: 'old', hostPid: old.pid, pid: old.pid, cols: 80, rows: 24, startedAt: new Date().toISOString(), socket }));
+  const warnings: string[] = [];
+  const logger = { error() {}, info() {}, debug() {}, warn: (m: string, f?: Record<string, unknown>) => void warnings.push(`${m} ${JSON.stringify(f)}`) };
+  const m = new SessionManager({ sink: new RecordingSink(), gate: new FlowGate({ bufferedAmount: () => 0 }), shell: '/bin/sh', maxSessions: 4, stateDir, logger });
+  t.after(() => m.release());
+  await m.recover();
+  assert.deepEqual(m.list(), [], 'not adopted');
+  assert.ok(existsSync(stateFile) && existsSync(socket), 'its state file and socket are left alone');
+  assert.equal(old.exitCode, null, 'the old host keeps running');
+  assert.ok(warnings.some((w) => w.includes('leaving it') && w.includes('version 999')), `the agent says why: ${JSON.stringify(warnings)}`);
+});

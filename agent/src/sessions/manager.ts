@@ -209,7 +209,7 @@ export class SessionManager {
             this.log.info('removing the files of a session host that is gone', { session: st.sessionId, hostPid: st.hostPid });
             removeHostFiles(dir, st);
           } else {
-            this.log.warn('a session host is running but does not answer; leaving it', { session: st.sessionId, hostPid: st.hostPid, err: (err as Error).message });
+            this.log.warn('a session host is running but this agent cannot take it over (no answer, or another protocol version); leaving it', { session: st.sessionId, hostPid: st.hostPid, err: (err as Error).message });
           }
         }
       }),

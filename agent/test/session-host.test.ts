@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { connect, createServer, type Socket } from 'node:net';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { FlowGate } from '../src/flow.js';
 import { SessionHost } from '../src/sessions/host.js';
 import { HostClient } from '../src/sessions/host-client.js';
@@ -39,7 +39,8 @@ test('HostFrameReader reassembles frames split anywhere and rejects bad lengths 
   const sizes: number[] = [];
   const r2 = new HostFrameReader((kind, body) => sizes.push(body.length));
   for (let i = 0; i < stream.length; i += 65_537) r2.push(stream.subarray(i, i + 65_537));
-  assert.deepEqual(sizes, [200_000, 33, 3, 33, 3], 'frames whole, in order, across pieces');
+  const hello = Buffer.byteLength(JSON.stringify({ type: 'host_hello', version: 1 }));
+  assert.deepEqual(sizes, [200_000, hello, 3, hello, 3], 'frames whole, in order, across pieces');
   const tooBig = Buffer.alloc(5);
   tooBig.writeUInt32BE(MAX_HOST_FRAME_BYTES + 1, 0);
   assert.throws(() => new HostFrameReader(() => {}).push(tooBig), HostFrameError);
@@ -71,12 +72,12 @@ function rawClient(path: string): Promise<{ socket: Socket; frames: { kind: numb
   });
 }
 
-test('a host survives malformed frames and messages, and keeps serving the next agent', LIMIT, async (t) => {
-  const dir = tempDir(t);
+/** An in-process SessionHost on an echo PTY, listening on `<dir>/<id>.sock`, closed after the test. */
+async function echoHost(t: TestContext, dir: string, sessionId: string): Promise<SessionHost> {
   const pty = new EchoPty('/bin/sh', [], { cols: 80, rows: 24, cwd: dir, env: {} });
   const host = new SessionHost(pty, {
-    sessionId: 's1',
-    socketPath: join(dir, 's1.sock'),
+    sessionId,
+    socketPath: join(dir, `${sessionId}.sock`),
     cols: 80,
     rows: 24,
     flushMs: 2,
@@ -89,6 +90,12 @@ test('a host survives malformed frames and messages, and keeps serving the next 
   });
   t.after(() => host.close());
   await host.listen();
+  return host;
+}
+
+test('a host survives malformed frames and messages, and keeps serving the next agent', LIMIT, async (t) => {
+  const dir = tempDir(t);
+  const host = await echoHost(t, dir, 's1');
 
   // 1. A frame with an absurd length: the host drops that connection.
   const a = await rawClient(join(dir, 's1.sock'));
@@ -280,22 +287,7 @@ test('output the ring dropped before the mirror parsed it is skipped; the mirror
 test('another protocol version: a host refuses the hello, and a recovering agent leaves a host it cannot speak to running, files and all', LIMIT, async (t) => {
   const dir = tempDir(t);
   // The host side: a hello of another version is refused with both versions named.
-  const pty = new EchoPty('/bin/sh', [], { cols: 80, rows: 24, cwd: dir, env: {} });
-  const host = new SessionHost(pty, {
-    sessionId: 'v1',
-    socketPath: join(dir, 'v1.sock'),
-    cols: 80,
-    rows: 24,
-    flushMs: 2,
-    flushBytes: 65536,
-    stopGraceMs: 50,
-    ringBytes: 1 << 20,
-    windowBytes: 256 << 10,
-    idleTimeoutMs: 60_000,
-    detachedPauseLimitMs: 60_000,
-  });
-  t.after(() => host.close());
-  await host.listen();
+  const host = await echoHost(t, dir, 'v1');
   const c = await rawClient(join(dir, 'v1.sock'));
   c.socket.write(encodeHostJson({ type: 'host_hello', version: HOST_PROTOCOL_VERSION + 1 }));
   await c.closed;

@@ -33,6 +33,7 @@ import {
   type CreateShareResponse,
   type ShareInfo,
   type ShareView,
+  type UpdateAgentRequest,
 } from '@rexec/shared';
 import { navigate, routeAfterLogin } from './nav.js';
 import { clearSession, getSession, token } from './session.js';
@@ -215,7 +216,7 @@ export function deleteAgent(id: string): Promise<void> {
   return request('DELETE', `/api/agents/${encodeURIComponent(id)}`);
 }
 /** Rename and/or re-tag (admin). */
-export async function updateAgent(id: string, patch: { name?: string; tags?: string[] }): Promise<AgentView> {
+export async function updateAgent(id: string, patch: UpdateAgentRequest): Promise<AgentView> {
   return (await request<{ agent: AgentView }>('PATCH', `/api/agents/${encodeURIComponent(id)}`, patch)).agent;
 }
 /** Revokes the credential: the agent is cut off until it registers again (admin). */

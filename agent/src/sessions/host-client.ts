@@ -192,7 +192,7 @@ export interface StartedHost {
  * 16 MiB) keeps a flooding session's host at about 80 MiB instead of 115: what a host allocates
  * per PTY read dies at once, so a small nursery costs no measurable CPU.
  */
-export const HOST_NODE_FLAGS = ['--max-semi-space-size=1'];
+const HOST_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 /** How to run host-main: the built .js next to this file, or the .ts source through tsx (tests). */
 function hostArgs(): string[] {

@@ -185,8 +185,8 @@ export class ScreenMirror implements SessionTap {
     return this.parsedOffset < this.source.end || this.resizes.length > 0;
   }
 
-  private applyResize(r: Resize): void {
-    this.resizes.shift();
+  private applyNextResize(): void {
+    const r = this.resizes.shift()!;
     this.resizesApplied++;
     this.cols = r.cols;
     this.rows = r.rows;
@@ -204,7 +204,7 @@ export class ScreenMirror implements SessionTap {
           this.parsedOffset = this.source.start;
           this.needsReset = true;
         }
-        while (this.resizes.length && this.resizes[0]!.at <= this.parsedOffset) this.applyResize(this.resizes[0]!);
+        while (this.resizes.length && this.resizes[0]!.at <= this.parsedOffset) this.applyNextResize();
         if (this.needsReset) {
           this.needsReset = false;
           this.term.reset();

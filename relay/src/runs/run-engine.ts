@@ -66,6 +66,8 @@ interface LiveRun {
   cap: number;
   killGraceMs: number;
   pending: Chunk[];
+  /** Taken from `pending` by a flush and not committed yet (a follower must still get them). */
+  storing: Chunk[];
   /** Database work of this run, in order. */
   chain: Promise<void>;
   flushTimer: NodeJS.Timeout | undefined;
@@ -217,7 +219,10 @@ export class RunEngine implements RunHooks {
     let set = this.watchers.get(runId);
     if (!set) this.watchers.set(runId, (set = new Set()));
     set.add(watcher);
-    const pending = [...(this.live.get(runId)?.pending ?? [])];
+    const live = this.live.get(runId);
+    // Chunks being stored count as pending: on PostgreSQL a follower's read of the stored chunks
+    // can run before their transaction commits, and they must not fall between the two.
+    const pending = live ? [...live.storing, ...live.pending] : [];
     return {
       pending,
       unwatch: () => {
@@ -398,7 +403,9 @@ export class RunEngine implements RunHooks {
     clearTimeout(live.flushTimer);
     live.flushTimer = undefined;
     if (live.pending.length === 0) return live.chain;
-    const batch = coalesce(live.pending.splice(0));
+    const taken = live.pending.splice(0);
+    live.storing.push(...taken);
+    const batch = coalesce(taken);
     const end = batch[batch.length - 1]!.offset + batch[batch.length - 1]!.data.length;
     live.chain = live.chain
       .then(async () => {
@@ -408,7 +415,9 @@ export class RunEngine implements RunHooks {
         ]);
         this.hub.get(live.agentId)?.send({ type: 'run_ack', runId: live.id, offset: end });
       })
-      .catch((err) => log.error('could not store run output', { run: live.id, err: (err as Error).message }));
+      .catch((err) => log.error('could not store run output', { run: live.id, err: (err as Error).message }))
+      // Batches are stored in order, so this one is at the front.
+      .finally(() => void live.storing.splice(0, taken.length));
     return live.chain;
   }
 
@@ -503,6 +512,7 @@ export class RunEngine implements RunHooks {
       cap: spec?.maxOutputBytes ?? Number.MAX_SAFE_INTEGER,
       killGraceMs: spec?.killGraceMs ?? 5000,
       pending: [],
+      storing: [],
       chain: Promise.resolve(),
       flushTimer: undefined,
       watchdog: undefined,

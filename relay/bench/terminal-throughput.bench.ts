@@ -11,8 +11,9 @@
  *   first prompt     time from asking for a shell to its first output (a login bash), locally
  *                    vs. a new terminal through relay + agent (with the agent's spare session host
  *                    ready, and right after another terminal, when the host starts from scratch)
- *   peak RSS         of the relay, and of the agent with its session hosts, during the run (VmRSS sampled every 250 ms;
- *                    not VmHWM, which includes the embedded database's set-up)
+ *   peak RSS         of the relay process, of the embedded database's process (PGlite runs in a
+ *                    child of the relay), and of the agent with its session hosts, during the run
+ *                    (VmRSS sampled every 250 ms)
  *
  * The floods are base64 of /dev/urandom (like a real noisy program), read until a sentinel.
  * The terminal flood runs BENCH_ROUNDS times (default 7), local and relay alternating, and the
@@ -165,10 +166,14 @@ async function relayEcho(term: TerminalClient): Promise<number[]> {
 
 const relay = await startRelay({ database: DATABASE });
 const agent = await startAgent(relay, { name: 'bench' });
-const idle = { relay: rssMiB(relay.proc.pid), agent: rssMiB(agent.proc.pid) };
+/** The relay process alone, and its node children (the embedded database's process). */
+const relayRss = () => ({ relay: rssOf(relay.proc.pid!) / 1024 / 1024, database: rssMiB(relay.proc.pid) - rssOf(relay.proc.pid!) / 1024 / 1024 });
+const idle = { ...relayRss(), agent: rssMiB(agent.proc.pid) };
 const peak = { ...idle };
 const sampler = setInterval(() => {
-  peak.relay = Math.max(peak.relay, rssMiB(relay.proc.pid) || 0);
+  const r = relayRss();
+  peak.relay = Math.max(peak.relay, r.relay || 0);
+  peak.database = Math.max(peak.database, r.database || 0);
   peak.agent = Math.max(peak.agent, rssMiB(agent.proc.pid) || 0);
 }, 250);
 try {
@@ -230,6 +235,7 @@ try {
   rows.push(['  ... right after another terminal', '-', `${pct(rb, 50).toFixed(0)} ms`, `+${(pct(rb, 50) - pct(lf, 50)).toFixed(0)} ms`]);
   clearInterval(sampler);
   rows.push(['relay RSS idle -> peak', '-', `${idle.relay.toFixed(0)} -> ${peak.relay.toFixed(0)} MiB`, `+${(peak.relay - idle.relay).toFixed(0)} MiB`]);
+  if (DATABASE === 'embedded') rows.push(['embedded database process RSS idle -> peak', '-', `${idle.database.toFixed(0)} -> ${peak.database.toFixed(0)} MiB`, `+${(peak.database - idle.database).toFixed(0)} MiB`]);
   rows.push(['agent + session hosts RSS idle -> peak', '-', `${idle.agent.toFixed(0)} -> ${peak.agent.toFixed(0)} MiB`, `+${(peak.agent - idle.agent).toFixed(0)} MiB`]);
   const head = ['benchmark', 'local baseline', 'through relay', 'relative'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -36,9 +36,19 @@ export interface RunningRelay {
   stop(): Promise<void>;
 }
 
-export async function startRelay(cfg: RelayConfig): Promise<RunningRelay> {
+export interface RelayHooks {
+  /** The embedded database's process ended under the relay (default: logged). */
+  onDatabaseLost?: (reason: string) => void;
+}
+
+export async function startRelay(cfg: RelayConfig, hooks: RelayHooks = {}): Promise<RunningRelay> {
   fs.mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
-  const db = await openDatabase({ dataDir: cfg.dataDir, ...(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : {}), ...(cfg.pgliteSharedBuffers ? { sharedBuffers: cfg.pgliteSharedBuffers } : {}) });
+  const db = await openDatabase({
+    dataDir: cfg.dataDir,
+    ...(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : {}),
+    ...(cfg.pgliteSharedBuffers ? { sharedBuffers: cfg.pgliteSharedBuffers } : {}),
+    ...(hooks.onDatabaseLost ? { onLost: hooks.onDatabaseLost } : {}),
+  });
   const cleanups: (() => Promise<void> | void)[] = [() => db.close()];
   try {
     if (db.applied.length) log.info('migrations applied', { migrations: db.applied.join(',') });

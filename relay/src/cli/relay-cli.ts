@@ -75,9 +75,19 @@ export function buildRelayProgram(): Command {
       } catch (err) {
         fail((err as Error).message, 2);
       }
-      let relay;
+      let relay: Awaited<ReturnType<typeof startRelay>> | undefined;
+      let stopping = false;
+      // Without its embedded database the relay can do nothing: stop with an error, so that a
+      // service manager starts it again (a new database process recovers the files like PostgreSQL
+      // after a crash).
+      const onDatabaseLost = (reason: string) => {
+        log.error(`${reason}; the relay stops`);
+        if (stopping) return;
+        stopping = true;
+        void (relay?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
+      };
       try {
-        relay = await startRelay(cfg);
+        relay = await startRelay(cfg, { onDatabaseLost });
       } catch (err) {
         fail(`could not start: ${(err as Error).message}`);
       }
@@ -96,12 +106,11 @@ export function buildRelayProgram(): Command {
       }
       // Last, so whoever waits for this line has the banner above it already.
       console.log(`Relay listening on ${relay.url}`);
-      let stopping = false;
       const stop = async (sig: string) => {
         if (stopping) return;
         stopping = true;
         log.info('shutting down', { signal: sig });
-        await relay.stop();
+        await relay!.stop();
         process.exit(0);
       };
       process.on('SIGTERM', () => void stop('SIGTERM'));

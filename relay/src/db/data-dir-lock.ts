@@ -1,7 +1,8 @@
 /**
  * PGlite admits one process per data directory. The relay holds `relay.lock` (its pid) while it
  * runs; admin commands that find a live holder talk to it over the control socket instead of
- * opening the database themselves.
+ * opening the database themselves. The embedded database's process holds `db.lock` the same way,
+ * so a relay restarted at once waits for the previous one's database to close its files.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,9 +23,11 @@ function alive(pid: number): boolean {
   }
 }
 
-export function lockHolder(dataDir: string): number | null {
+export type LockName = 'relay.lock' | 'db.lock';
+
+export function lockHolder(dataDir: string, name: LockName = 'relay.lock'): number | null {
   try {
-    const pid = Number(fs.readFileSync(path.join(dataDir, 'relay.lock'), 'utf8').trim());
+    const pid = Number(fs.readFileSync(path.join(dataDir, name), 'utf8').trim());
     return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : null;
   } catch {
     return null;
@@ -32,8 +35,8 @@ export function lockHolder(dataDir: string): number | null {
 }
 
 /** Takes the lock or throws DataDirBusyError (also when this very process holds it). Returns a release function. */
-export function acquireDataDirLock(dataDir: string): () => void {
-  const file = path.join(dataDir, 'relay.lock');
+export function acquireDataDirLock(dataDir: string, name: LockName = 'relay.lock'): () => void {
+  const file = path.join(dataDir, name);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
@@ -49,7 +52,7 @@ export function acquireDataDirLock(dataDir: string): () => void {
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = lockHolder(dataDir);
+      const holder = lockHolder(dataDir, name);
       if (holder !== null) throw new DataDirBusyError(holder, dataDir);
       fs.rmSync(file, { force: true }); // stale lock of a dead process
     }

@@ -1,17 +1,17 @@
 /**
  * Opens the relay's database: embedded PGlite in `<dataDir>/db` by default, or PostgreSQL when
- * a DATABASE_URL is given. Both go through Prisma 7 driver adapters (no engine binary) and get
- * migrations applied before the client is returned.
+ * a DATABASE_URL is given. PGlite runs in a process of its own that speaks PostgreSQL's protocol
+ * on a unix socket (./embedded-server.ts), so both are reached the same way: `pg`, Prisma 7's pg
+ * driver adapter (no engine binary), and migrations applied before the client is returned.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { migrate, type SqlRunner } from './migrate.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
+import { EMBEDDED_SOCKET_PORT, startEmbeddedProcess } from './embedded-process.js';
 import { log } from '../log.js';
 
 export type { PrismaClient };
@@ -22,6 +22,8 @@ export interface Database {
   kind: DatabaseKind;
   /** Migrations applied by this open. */
   applied: string[];
+  /** The embedded database's process (embedded only). */
+  pid?: number;
   close(): Promise<void>;
 }
 
@@ -30,72 +32,44 @@ export interface OpenOptions {
   databaseUrl?: string;
   /** PostgreSQL's shared_buffers for the embedded database (REXEC_PGLITE_SHARED_BUFFERS). */
   sharedBuffers?: string;
+  /** The embedded database's process ended while in use (default: logged). */
+  onLost?: (reason: string) => void;
 }
 
 /**
  * The embedded database's buffer cache. PGlite's default (128MB) makes its WebAssembly memory grow
- * past its 128 MiB minimum; 32MB keeps it there (a restarted relay idles at about 320 MiB instead
- * of 420; the first start, which runs initdb, holds more until V8 collects it) and is plenty for
- * one site's relay. The files still sit in the OS page cache.
+ * past its 128 MiB minimum; 32MB keeps it there (about 100 MiB less for the database's process)
+ * and is plenty for one site's relay. The files still sit in the OS page cache.
  */
 export const DEFAULT_PGLITE_SHARED_BUFFERS = '32MB';
 
-/**
- * One full garbage collection now, so the instance that ran initdb (hundreds of MiB of WebAssembly
- * memory) is given back at once instead of whenever V8 next decides to collect; left to V8, a
- * fresh relay sometimes held it for its whole run. `gc` is not exposed by default: the flag is
- * set at run time and the function taken from a new context.
- */
-function collectGarbage(): void {
-  v8.setFlagsFromString('--expose-gc');
-  (vm.runInNewContext('gc') as () => void)();
-}
-
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl) : openEmbedded(opts.dataDir, opts.sharedBuffers ?? DEFAULT_PGLITE_SHARED_BUFFERS);
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl) : openEmbedded(opts);
 }
 
-async function openEmbedded(dataDir: string, sharedBuffers: string): Promise<Database> {
+async function openEmbedded(opts: OpenOptions): Promise<Database> {
+  const sharedBuffers = opts.sharedBuffers ?? DEFAULT_PGLITE_SHARED_BUFFERS;
   if (!/^\d+(kB|MB|GB)$/.test(sharedBuffers)) throw new Error(`shared buffers "${sharedBuffers}" is not a size such as 32MB`);
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const release = acquireDataDirLock(dataDir);
+  fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const release = acquireDataDirLock(opts.dataDir);
   try {
-    const dbDir = path.join(dataDir, 'db');
-    // Loaded only for the embedded database: a relay on PostgreSQL never carries PGlite's code.
-    const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
-    const start = async () => {
-      const db = new PGlite(dbDir, { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`] });
-      await db.waitReady;
-      return db;
-    };
-    const fresh = !fs.existsSync(path.join(dbDir, 'PG_VERSION'));
-    let pglite = await start();
-    if (fresh) {
-      // initdb leaves its instance's WebAssembly memory and heap several hundred MiB larger than a
-      // restarted one (measured: about 740 MiB against 400 for the whole relay, which then also
-      // spends more CPU marking that heap). Start once more on the created files and let it go.
-      await pglite.close();
-      collectGarbage();
-      pglite = await start();
-    }
-    const runner: SqlRunner = {
-      exec: async (sql) => {
-        await pglite.exec(sql);
-      },
-      query: async <T>(sql: string, params?: unknown[]) => (await pglite.query<T>(sql, params)).rows,
-    };
-    const applied = await migrate(runner);
-    const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
-    return {
-      prisma,
-      kind: 'embedded',
-      applied,
-      close: async () => {
-        await prisma.$disconnect().catch(() => {});
-        await pglite.close().catch(() => {});
-        release();
-      },
-    };
+    const server = await startEmbeddedProcess({
+      dataDir: opts.dataDir,
+      sharedBuffers,
+      onLost: opts.onLost ?? ((reason) => log.error(reason)),
+    });
+    // One connection: PGlite is a single backend (the server serves one connection at a time).
+    // Idle, it stays open for the relay's lifetime.
+    const pool = new pg.Pool({ host: server.socketDir, port: EMBEDDED_SOCKET_PORT, user: 'postgres', database: 'postgres', max: 1, idleTimeoutMillis: 0 });
+    pool.on('error', (err) => log.warn('the embedded database connection failed; it will be replaced', { err: err.message }));
+    const db = await openPool(pool, 'embedded', async () => {
+      await server.stop();
+      release();
+    }).catch(async (err: unknown) => {
+      await server.stop();
+      throw err;
+    });
+    return { ...db, pid: server.pid };
   } catch (err) {
     release();
     throw err;
@@ -108,7 +82,18 @@ async function openPostgres(url: string): Promise<Database> {
   // pg_terminate_backend) emits 'error' on the pool; unhandled, that would end the relay. The pool
   // drops the connection and opens a new one for the next query.
   pool.on('error', (err) => log.warn('a PostgreSQL connection was closed by the server; it will be replaced', { err: err.message }));
-  const client = await pool.connect();
+  return openPool(pool, 'postgresql');
+}
+
+/** Migrates through one of the pool's connections, then hands the pool to Prisma. */
+async function openPool(pool: pg.Pool, kind: DatabaseKind, after?: () => Promise<void>): Promise<Database> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw err;
+  }
   try {
     const runner: SqlRunner = {
       exec: async (sql) => {
@@ -121,11 +106,12 @@ async function openPostgres(url: string): Promise<Database> {
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     return {
       prisma,
-      kind: 'postgresql',
+      kind,
       applied,
       close: async () => {
         await prisma.$disconnect().catch(() => {});
         await pool.end().catch(() => {});
+        await after?.();
       },
     };
   } catch (err) {

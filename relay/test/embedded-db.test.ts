@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { PgMessageReader, PG_PROTOCOL_3, PG_SSL_REQUEST } from '../src/db/pg-wire.js';
@@ -112,6 +113,23 @@ test('embedded process: one connection owns the backend; what it leaves open is 
   } finally {
     await server.stop();
   }
+});
+
+test('embedded process: a data directory too deep for a unix socket path gets a private socket directory under the temp directory, removed at stop', async () => {
+  const dataDir = path.join(tempDir('embedded-deep'), 'x'.repeat(60), 'y'.repeat(60));
+  fs.mkdirSync(dataDir, { recursive: true });
+  const server = await startEmbeddedProcess({ dataDir, sharedBuffers: '32MB' });
+  try {
+    assert.ok(server.socketDir.startsWith(os.tmpdir()), `socket directory ${server.socketDir} is under the temp directory`);
+    assert.equal(fs.statSync(server.socketDir).mode & 0o777, 0o700, 'and private');
+    const c = new pg.Client({ host: server.socketDir, port: EMBEDDED_SOCKET_PORT, user: 'postgres', database: 'postgres' });
+    await c.connect();
+    assert.equal((await c.query('SELECT 1 AS one')).rows[0].one, 1, 'the database answers there');
+    await c.end();
+  } finally {
+    await server.stop();
+  }
+  assert.equal(fs.existsSync(server.socketDir), false, 'the temporary socket directory is gone after stop');
 });
 
 test('embedded relay: its database process ends with a SIGKILLed relay; a relay whose database dies stops with an error and starts again on the same data', { skip: process.env.REXEC_TEST_DATABASE === 'postgres' && 'the embedded database only' }, async () => {

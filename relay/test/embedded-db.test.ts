@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { PgMessageReader, PG_PROTOCOL_3, PG_SSL_REQUEST } from '../src/db/pg-wire.js';
+import { PgMessageReader, PG_GSSENC_REQUEST, PG_PROTOCOL_3, PG_SSL_REQUEST } from '../src/db/pg-wire.js';
 import { EMBEDDED_SOCKET_PORT, startEmbeddedProcess } from '../src/db/embedded-process.js';
 import { startRelay, tempDir, waitUntil } from './harness.js';
 
@@ -76,7 +76,7 @@ test('pg-wire: whole messages out of any split, startup then typed, malformed le
   assert.throws(() => r.push(bad), /malformed message length/);
 });
 
-test('embedded process: one connection owns the backend; what it leaves open is rolled back; the socket is private; files survive a restart', async () => {
+test('embedded process: one connection owns the backend; what it leaves open is rolled back; encryption requests are declined; the socket is private; files survive a restart', async () => {
   const dataDir = tempDir('embedded-proc');
   fs.mkdirSync(dataDir, { recursive: true });
   let server = await startEmbeddedProcess({ dataDir, sharedBuffers: '32MB' });
@@ -102,6 +102,16 @@ test('embedded process: one connection owns the backend; what it leaves open is 
     assert.equal((await b.query('SELECT count(*)::int AS n FROM t')).rows[0].n, 0, "the closed connection's open transaction was rolled back");
     await b.query('INSERT INTO t VALUES (2)');
     await b.end();
+    // Encryption requests get "N" (not on a unix socket), then the startup goes on in the clear.
+    const raw = net.connect(path.join(server.socketDir, `.s.PGSQL.${EMBEDDED_SOCKET_PORT}`));
+    const got: Buffer[] = [];
+    raw.on('data', (d: Buffer) => got.push(d));
+    raw.write(Buffer.concat([startup(PG_SSL_REQUEST), startup(PG_GSSENC_REQUEST), startup(PG_PROTOCOL_3, Buffer.from('user\0postgres\0database\0postgres\0\0'))]));
+    await waitUntil('the startup answer', () => Buffer.concat(got).includes(Buffer.from('Z')), 5000, 20);
+    const answer = Buffer.concat(got);
+    assert.equal(answer.subarray(0, 2).toString('latin1'), 'NN', 'both encryption requests are declined');
+    assert.equal(answer[2], 0x52, 'then authentication (R) for the startup');
+    raw.destroy();
     const pid = server.pid;
     await server.stop();
     assert.equal(alive(pid), false, 'stop waits for the process to end');

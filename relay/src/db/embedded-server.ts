@@ -13,8 +13,9 @@
  * backend until it closes (a transaction left open is rolled back), and a second one waits. The
  * relay's pool holds a single connection.
  *
- * Lifecycle: started with an IPC channel; it answers `{ type: 'ready' }` or `{ type: 'error' }`,
- * and it closes PGlite and exits when that channel closes (the relay closed it, exited or was
+ * Lifecycle: started with an IPC channel; it answers `{ type: 'ready' }` or `{ type: 'error' }`
+ * (or `{ type: 'created' }` after creating a new database, and exits: see below), and it closes
+ * PGlite and exits when that channel closes (the relay closed it, exited or was
  * killed). SIGINT and SIGTERM (sent to the whole group by a terminal or a service manager) give
  * the relay a moment to finish its queries first. `<dataDir>/db.lock` (its pid) keeps a second
  * server off the same files: a new one waits for an old one that is still closing.
@@ -24,7 +25,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { PGlite as PGliteType } from '@electric-sql/pglite';
 import { acquireDataDirLock, DataDirBusyError } from './data-dir-lock.js';
-import { PgMessageReader, PG_SSL_REQUEST, PG_TERMINATE } from './pg-wire.js';
+import { PgMessageReader, PG_GSSENC_REQUEST, PG_SSL_REQUEST, PG_TERMINATE } from './pg-wire.js';
 
 export interface EmbeddedServerArgs {
   dataDir: string;
@@ -85,8 +86,8 @@ async function serveConnection(db: PGliteType, socket: net.Socket, done: Promise
     for (const msg of msgs) {
       chain = chain.then(async () => {
         if (closed) return;
-        if (PgMessageReader.isStartupCode(msg, PG_SSL_REQUEST)) {
-          socket.write('N'); // no TLS on a unix socket
+        if (PgMessageReader.isStartupCode(msg, PG_SSL_REQUEST) || PgMessageReader.isStartupCode(msg, PG_GSSENC_REQUEST)) {
+          socket.write('N'); // no TLS or GSSAPI encryption on a unix socket: the client goes on in the clear
           return;
         }
         if (msg[0] === PG_TERMINATE && msg.length === 5) {

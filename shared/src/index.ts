@@ -3,6 +3,7 @@
  * Start reading at protocol/version.ts (protocol flow and changelog).
  */
 export * from './protocol/index.js';
+export * from './bytes/message-splitter.js';
 export * from './api/schemas.js';
 export * from './token-format.js';
 export * from './backoff.js';

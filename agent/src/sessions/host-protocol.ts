@@ -17,6 +17,7 @@
  */
 import { z } from 'zod';
 import {
+  MessageSplitter,
   colsSchema,
   idSchema,
   liveSessionSchema,
@@ -147,44 +148,34 @@ export class HostFrameError extends Error {
 }
 
 /**
- * Splits a byte stream into frames. `push` throws HostFrameError on a bad length or kind; the
- * caller then drops the connection (the stream cannot be resynchronised).
+ * Splits a byte stream into frames (shared's MessageSplitter with this framing). `push` throws
+ * HostFrameError on a bad length or kind; the caller then drops the connection (the stream cannot
+ * be resynchronised).
  */
 export class HostFrameReader {
-  /** Bytes received and not yet split, joined only once a whole frame is there. */
-  private parts: Buffer[] = [];
-  private have = 0;
-  /** Bytes needed before the next frame can be split (its header, then all of it). */
-  private need = 4;
+  private readonly splitter: MessageSplitter<Buffer>;
 
-  constructor(private readonly onFrame: (kind: HostFrameKind, body: Buffer) => void) {}
+  constructor(onFrame: (kind: HostFrameKind, body: Buffer) => void) {
+    this.splitter = new MessageSplitter<Buffer>(
+      {
+        headerBytes: () => 4,
+        messageBytes: (head) => {
+          const len = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
+          if (len < 1 || len > MAX_HOST_FRAME_BYTES) throw new HostFrameError(`bad frame length ${len}`);
+          return 4 + len;
+        },
+      },
+      (frame) => {
+        const kind = frame[4]!;
+        if (kind !== HostFrameKind.Json && kind !== HostFrameKind.Output) throw new HostFrameError(`unknown frame kind ${kind}`);
+        onFrame(kind as HostFrameKind, frame.subarray(5));
+      },
+      (parts, total) => Buffer.concat(parts, total),
+    );
+  }
 
   push(chunk: Buffer): void {
-    this.parts.push(chunk);
-    this.have += chunk.length;
-    if (this.have < this.need) return;
-    const buf = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.have);
-    this.parts = [];
-    this.have = 0;
-    this.need = 4;
-    let pos = 0;
-    while (buf.length - pos >= 4) {
-      const len = buf.readUInt32BE(pos);
-      if (len < 1 || len > MAX_HOST_FRAME_BYTES) throw new HostFrameError(`bad frame length ${len}`);
-      if (buf.length - pos < 4 + len) {
-        this.need = 4 + len;
-        break;
-      }
-      const kind = buf[pos + 4]!;
-      if (kind !== HostFrameKind.Json && kind !== HostFrameKind.Output) throw new HostFrameError(`unknown frame kind ${kind}`);
-      const body = buf.subarray(pos + 5, pos + 4 + len);
-      pos += 4 + len;
-      this.onFrame(kind as HostFrameKind, body);
-    }
-    if (pos < buf.length) {
-      this.parts.push(buf.subarray(pos));
-      this.have = buf.length - pos;
-    }
+    this.splitter.push(chunk);
   }
 }
 

@@ -32,19 +32,11 @@ export interface EmbeddedProcessOptions {
   onLost?: (reason: string) => void;
 }
 
-/** The entry next to this module, run the way this module runs (from source through tsx in tests). */
+/** The entry next to this module: the built .js, or the .ts source through tsx (tests), as the agent runs its session hosts. */
 function entry(): { file: string; execArgv: string[] } {
   const self = fileURLToPath(import.meta.url);
-  const ext = path.extname(self);
-  const execArgv: string[] = [];
-  if (ext === '.ts') {
-    for (let i = 0; i < process.execArgv.length; i++) {
-      const a = process.execArgv[i]!;
-      if (a === '--import' && process.execArgv[i + 1]) execArgv.push(a, process.execArgv[++i]!);
-      else if (a.startsWith('--import=')) execArgv.push(a);
-    }
-  }
-  return { file: path.join(path.dirname(self), `embedded-main${ext}`), execArgv };
+  if (self.endsWith('.ts')) return { file: path.join(path.dirname(self), 'embedded-main.ts'), execArgv: ['--import', import.meta.resolve('tsx')] };
+  return { file: path.join(path.dirname(self), 'embedded-main.js'), execArgv: [] };
 }
 
 function socketDirFor(dataDir: string): { dir: string; temporary: boolean } {

@@ -109,7 +109,8 @@ async function serveConnection(db: PGliteType, socket: net.Socket, done: Promise
   });
   await done;
   closed = true;
-  await chain.catch(() => {});
+  await chain; // each step catches its own failure
+
   // The next connection gets a backend outside any transaction and with no session state.
   if (db.isInTransaction()) await db.exec('ROLLBACK').catch(() => {});
   await db.exec('DISCARD ALL').catch(() => {});

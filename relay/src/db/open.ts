@@ -22,8 +22,6 @@ export interface Database {
   kind: DatabaseKind;
   /** Migrations applied by this open. */
   applied: string[];
-  /** The embedded database's process (embedded only). */
-  pid?: number;
   close(): Promise<void>;
 }
 
@@ -61,15 +59,13 @@ async function openEmbedded(opts: OpenOptions): Promise<Database> {
     // One connection: PGlite is a single backend (the server serves one connection at a time).
     // Idle, it stays open for the relay's lifetime.
     const pool = new pg.Pool({ host: server.socketDir, port: EMBEDDED_SOCKET_PORT, user: 'postgres', database: 'postgres', max: 1, idleTimeoutMillis: 0 });
-    pool.on('error', (err) => log.warn('the embedded database connection failed; it will be replaced', { err: err.message }));
-    const db = await openPool(pool, 'embedded', async () => {
+    return await openPool(pool, 'embedded', async () => {
       await server.stop();
       release();
     }).catch(async (err: unknown) => {
       await server.stop();
       throw err;
     });
-    return { ...db, pid: server.pid };
   } catch (err) {
     release();
     throw err;
@@ -77,16 +73,16 @@ async function openEmbedded(opts: OpenOptions): Promise<Database> {
 }
 
 async function openPostgres(url: string): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
-  // An idle pooled connection that the server closes (a restart, a failover, an administrator's
-  // pg_terminate_backend) emits 'error' on the pool; unhandled, that would end the relay. The pool
-  // drops the connection and opens a new one for the next query.
-  pool.on('error', (err) => log.warn('a PostgreSQL connection was closed by the server; it will be replaced', { err: err.message }));
-  return openPool(pool, 'postgresql');
+  return openPool(new pg.Pool({ connectionString: url, max: 10 }), 'postgresql');
 }
 
 /** Migrates through one of the pool's connections, then hands the pool to Prisma. */
 async function openPool(pool: pg.Pool, kind: DatabaseKind, after?: () => Promise<void>): Promise<Database> {
+  // An idle pooled connection that the server closes (a restart, a failover, an administrator's
+  // pg_terminate_backend, the embedded database's process going away) emits 'error' on the pool;
+  // unhandled, that would end the relay. The pool drops the connection and opens a new one for
+  // the next query.
+  pool.on('error', (err) => log.warn('a database connection was closed by the server; it will be replaced', { database: kind, err: err.message }));
   let client: pg.PoolClient;
   try {
     client = await pool.connect();

@@ -1,8 +1,10 @@
 /**
  * Message framing of PostgreSQL's frontend protocol (v3), as far as a server must know it to hand
  * whole messages on: the startup phase's untyped messages (length, code, body) and then typed
- * ones (type byte, length, body). The length counts itself but not the type byte.
+ * ones (type byte, length, body). The length counts itself but not the type byte. The splitting
+ * itself is shared's MessageSplitter.
  */
+import { MessageSplitter } from '@rexec/shared';
 
 /** Startup codes (the int32 after the length of an untyped message). */
 export const PG_PROTOCOL_3 = 196608;
@@ -14,9 +16,25 @@ export const PG_TERMINATE = 0x58;
 export const PG_MAX_MESSAGE = 1 << 30;
 
 export class PgMessageReader {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** Past the startup message: messages are typed from here on. */
   private started = false;
+  private out: Buffer[] = [];
+  private readonly splitter = new MessageSplitter<Buffer>(
+    {
+      headerBytes: () => (this.started ? 5 : 8),
+      messageBytes: (head) => {
+        const view = new DataView(head.buffer, head.byteOffset, this.started ? 5 : 8);
+        const len = this.started ? 1 + view.getInt32(1) : view.getInt32(0);
+        if (len < (this.started ? 5 : 8) || len > PG_MAX_MESSAGE) throw new Error(`malformed message length ${len}`);
+        return len;
+      },
+    },
+    (msg) => {
+      if (!this.started && msg.readInt32BE(4) === PG_PROTOCOL_3) this.started = true;
+      this.out.push(msg);
+    },
+    (parts, total) => Buffer.concat(parts, total),
+  );
 
   /** Whether `msg` is an untyped startup-phase message with this code. */
   static isStartupCode(msg: Buffer, code: number): boolean {
@@ -25,24 +43,7 @@ export class PgMessageReader {
 
   /** Adds bytes; returns the messages now complete, in order. Throws on a malformed length. */
   push(data: Buffer): Buffer[] {
-    this.pending.push(data);
-    this.pendingBytes += data.length;
-    const out: Buffer[] = [];
-    for (;;) {
-      const head = this.started ? 5 : 8;
-      if (this.pendingBytes < head) break;
-      const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-      this.pending = [buf];
-      const len = this.started ? 1 + buf.readInt32BE(1) : buf.readInt32BE(0);
-      if (len < head || len > PG_MAX_MESSAGE) throw new Error(`malformed message length ${len}`);
-      if (buf.length < len) break;
-      const msg = buf.subarray(0, len);
-      if (!this.started && msg.readInt32BE(4) === PG_PROTOCOL_3) this.started = true;
-      out.push(msg);
-      const rest = buf.subarray(len);
-      this.pending = rest.length ? [rest] : [];
-      this.pendingBytes = rest.length;
-    }
-    return out;
+    this.splitter.push(data);
+    return this.out.splice(0);
   }
 }

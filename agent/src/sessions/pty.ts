@@ -5,7 +5,7 @@
  * node-pty is loaded lazily on the first spawn: commands that never open a terminal (register,
  * status, ...) keep working on a host where the native addon fails to load.
  */
-import { readSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import type * as NodePty from 'node-pty';
@@ -76,6 +76,7 @@ export const spawnPty: PtySpawner = (file, args, options) => {
   };
   p.onData((d: string | Buffer) => emit(typeof d === 'string' ? Buffer.from(d, 'utf8') : d));
   drainBeforeDestroy(p, emit);
+  const write = directWriter(p);
   return {
     pid: p.pid,
     onData: (listener) => {
@@ -87,13 +88,42 @@ export const spawnPty: PtySpawner = (file, args, options) => {
         const sig = signalName(signal);
         listener({ exitCode: sig ? null : exitCode, signal: sig });
       }),
-    write: (data) => p.write(data),
+    write,
     resize: (cols, rows) => p.resize(cols, rows),
     kill: (signal) => p.kill(signal),
     pause: () => p.pause(),
     resume: () => p.resume(),
   };
 };
+
+/**
+ * Writes input to the terminal at once, on this thread. node-pty's own write hands every write to
+ * libuv's thread pool (fs.write, then a callback), so a keystroke woke a pool thread and then this
+ * thread again: two extra wake-ups, each a cross-CPU hand-off, on the path of every echo
+ * (docs/benchmarks.md). The master side is non-blocking, so a direct write never blocks: whatever
+ * the kernel does not take (EAGAIN, a partial write: a large paste into a program that does not
+ * read) goes to node-pty's queue, which retries in order. While that queue holds anything, new
+ * input joins it, so the order of input is kept. Reaches into node-pty's private `_fd` and
+ * `_writeStream._writeQueue`; without them (another node-pty version) every write is node-pty's.
+ */
+function directWriter(p: NodePty.IPty): (data: string) => void {
+  const priv = p as unknown as { _fd?: number; _writeStream?: { _writeQueue?: unknown[] } };
+  const fd = priv._fd;
+  const queue = priv._writeStream?._writeQueue;
+  if (typeof fd !== 'number' || !Array.isArray(queue)) return (data) => p.write(data);
+  return (data) => {
+    if (queue.length > 0) return p.write(data);
+    const buf = Buffer.from(data, 'utf8');
+    let written = 0;
+    try {
+      written = writeSync(fd, buf);
+    } catch {
+      // EAGAIN: the terminal's input buffer is full, node-pty's queue waits for room. Anything
+      // else (EIO: the program is gone) goes the same way and node-pty handles it as before.
+    }
+    if (written < buf.length) p.write(written === 0 ? buf : buf.subarray(written));
+  };
+}
 
 /**
  * node-pty destroys the terminal 200 ms after the process exited if it has not read end-of-file

@@ -135,7 +135,8 @@ export class AgentLink {
       this.close(CloseCode.RateLimited, 'too many messages');
       return;
     }
-    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    // ws hands a Buffer (binaryType 'nodebuffer'); Buffer.from(Buffer) would copy every frame.
+    const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     if (isBinary) this.onBinary(buf);
     else this.onText(buf.toString('utf8'));
   }
@@ -155,9 +156,12 @@ export class AgentLink {
       return this.reject(ErrorCode.InvalidMessage, `bad binary frame: ${(err as Error).message}`);
     }
     this.invalidStreak = 0;
-    if (frame.kind === FrameKind.ShellOutput) {
-      this.sessions.get(frame.id)?.onOutput(buf, frame);
-    } else if (frame.kind === FrameKind.RunStdout || frame.kind === FrameKind.RunStderr) {
+    // Terminal output is only passed on to viewers: the frame as it arrived, no copy. Run and
+    // exec output is kept (stored, collected), so it gets its own copy rather than pinning the
+    // socket's read buffer that it may share with other frames.
+    if (frame.kind === FrameKind.ShellOutput) return this.sessions.get(frame.id)?.onOutput(buf, frame);
+    frame = decodeFrame(Buffer.from(buf));
+    if (frame.kind === FrameKind.RunStdout || frame.kind === FrameKind.RunStderr) {
       this.events.runs()?.onRunOutput(this, frame);
     } else {
       this.execs.get(frame.id)?.onOutput(frame.kind === FrameKind.ExecStdout ? 'stdout' : 'stderr', frame.payload);

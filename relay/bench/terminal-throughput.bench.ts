@@ -13,7 +13,8 @@
  *                    ready, and right after another terminal, when the host starts from scratch)
  *   peak RSS         of the relay process, of the embedded database's process (PGlite runs in a
  *                    child of the relay), and of the agent with its session hosts, during the run
- *                    (VmRSS sampled every 250 ms)
+ *                    (VmRSS sampled every 250 ms); for the relay also the part that is mapped
+ *                    files (RssFile: node's binary and libraries, shared between node processes)
  *
  * The floods are base64 of /dev/urandom (like a real noisy program), read until a sentinel.
  * The terminal flood runs BENCH_ROUNDS times (default 7), local and relay alternating, and the
@@ -26,7 +27,7 @@ import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { spawnPty } from '../../agent/dist/sessions/pty.js';
 import { TerminalClient, startAgent, startRelay, waitUntil } from '../test/harness.js';
-import { nodeTree, rssOf } from '../test/proc-stats.js';
+import { nodeTree, rssFileOf, rssOf } from '../test/proc-stats.js';
 
 const MB = Number(process.env.BENCH_MB ?? 32);
 const ECHO_SAMPLES = Number(process.env.BENCH_ECHO ?? 300);
@@ -169,11 +170,12 @@ async function relayEcho(term: TerminalClient): Promise<number[]> {
 const relay = await startRelay({ database: DATABASE });
 const agent = await startAgent(relay, { name: 'bench' });
 /** The relay process alone, and its node children (the embedded database's process). */
-const relayRss = () => ({ relay: rssOf(relay.proc.pid!) / 1024 / 1024, database: rssMiB(relay.proc.pid) - rssOf(relay.proc.pid!) / 1024 / 1024 });
+const relayRss = () => ({ relay: rssOf(relay.proc.pid!) / 1024 / 1024, relayFile: rssFileOf(relay.proc.pid!) / 1024 / 1024, database: rssMiB(relay.proc.pid) - rssOf(relay.proc.pid!) / 1024 / 1024 });
 const idle = { ...relayRss(), agent: rssMiB(agent.proc.pid) };
 const peak = { ...idle };
 const sampler = setInterval(() => {
   const r = relayRss();
+  if (r.relay > peak.relay) peak.relayFile = r.relayFile;
   peak.relay = Math.max(peak.relay, r.relay || 0);
   peak.database = Math.max(peak.database, r.database || 0);
   peak.agent = Math.max(peak.agent, rssMiB(agent.proc.pid) || 0);
@@ -249,6 +251,7 @@ try {
   rows.push(['  ... right after another terminal', '-', `${pct(rb, 50).toFixed(0)} ms`, `+${(pct(rb, 50) - pct(lf, 50)).toFixed(0)} ms`]);
   clearInterval(sampler);
   rows.push(['relay RSS idle -> peak', '-', `${idle.relay.toFixed(0)} -> ${peak.relay.toFixed(0)} MiB`, `+${(peak.relay - idle.relay).toFixed(0)} MiB`]);
+  rows.push(['  ... of it mapped files (node binary, libs)', '-', `${idle.relayFile.toFixed(0)} -> ${peak.relayFile.toFixed(0)} MiB`, 'shared with every node process']);
   if (DATABASE === 'embedded') rows.push(['embedded database process RSS idle -> peak', '-', `${idle.database.toFixed(0)} -> ${peak.database.toFixed(0)} MiB`, `+${(peak.database - idle.database).toFixed(0)} MiB`]);
   rows.push(['agent + session hosts RSS idle -> peak', '-', `${idle.agent.toFixed(0)} -> ${peak.agent.toFixed(0)} MiB`, `+${(peak.agent - idle.agent).toFixed(0)} MiB`]);
   const head = ['benchmark', 'local baseline', 'through relay', 'relative'];

@@ -11,6 +11,16 @@ export function rssOf(pid: number): number {
   }
 }
 
+/** RssFile of a process in bytes: mapped files (node's binary, libraries), shared with every process that maps them. */
+export function rssFileOf(pid: number): number {
+  try {
+    const m = /RssFile:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** The process and its descendants that are node (not the shells and programs it runs). */
 export function nodeTree(root: number): number[] {
   const children = new Map<number, number[]>();

@@ -1,2 +1,5 @@
 #!/usr/bin/env node
-import "../dist/cli/relay-cli.js";
+// V8 heap settings first (src/heap-flags.ts), then the CLI: a dynamic import, so that none of its
+// modules load before the settings apply.
+import '../dist/heap-flags.js';
+await import('../dist/cli/relay-cli.js');

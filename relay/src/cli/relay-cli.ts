@@ -1,5 +1,4 @@
 /** `rexec-relay`: run the relay and administer it. */
-import '../heap-flags.js'; // first: before the other modules load
 import { Command, Option } from 'commander';
 import { ROLES, type AuditEventView, type TokenView, type UserView } from '@rexec/shared';
 import { resolveConfig, defaultDataDir } from '../config.js';

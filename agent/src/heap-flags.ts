@@ -6,8 +6,8 @@
  *
  * The young generation stays at its initial size instead of growing to 16 MiB semi-spaces: what
  * the agent allocates per frame dies young, so a small nursery costs no measurable throughput,
- * and the agent's process peaks at about 95 MiB instead of 119 in a 3 x 64 MiB flood (idle 75
- * instead of 82). Session hosts get the same with `--max-semi-space-size=1` on their command line
+ * and the agent's process peaks at 99 to 101 MiB instead of 114 to 119 in a 3 x 64 MiB flood
+ * (docs/benchmarks.md). Session hosts get the same with `--max-semi-space-size=1` on their command line
  * (host-client.ts); the agent itself is started by systemd, install-agent.sh, `npm start` or by
  * hand, so it sets the growth factor at run time: V8 reads it each time the young generation
  * would grow. The relay does the same (relay/src/heap-flags.ts).

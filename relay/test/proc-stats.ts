@@ -1,25 +1,21 @@
 /** Memory of test processes, from /proc (Linux). Used by the flood test and the benchmark. */
 import fs from 'node:fs';
 
-/** VmRSS of a process in bytes; 0 once it is gone. */
-export function rssOf(pid: number): number {
+/** A size line of /proc/<pid>/status (VmRSS, RssFile, ...) in bytes; 0 once the process is gone. */
+function statusBytes(pid: number, field: string): number {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
   } catch {
     return 0; // gone
   }
 }
 
+/** VmRSS of a process in bytes; 0 once it is gone. */
+export const rssOf = (pid: number): number => statusBytes(pid, 'VmRSS');
+
 /** RssFile of a process in bytes: mapped files (node's binary, libraries), shared with every process that maps them. */
-export function rssFileOf(pid: number): number {
-  try {
-    const m = /RssFile:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
+export const rssFileOf = (pid: number): number => statusBytes(pid, 'RssFile');
 
 /** The process and its descendants that are node (not the shells and programs it runs). */
 export function nodeTree(root: number): number[] {

@@ -13,6 +13,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { PgMessageReader, PG_GSSENC_REQUEST, PG_PROTOCOL_3, PG_SSL_REQUEST } from '../src/db/pg-wire.js';
 import { EMBEDDED_SOCKET_PORT, startEmbeddedProcess } from '../src/db/embedded-process.js';
+import { pidAlive } from '../src/db/data-dir-lock.js';
+import { descendantsNamed } from './proc-stats.js';
 import { startRelay, tempDir, waitUntil } from './harness.js';
 
 function startup(code: number, body = Buffer.alloc(0)): Buffer {
@@ -30,31 +32,6 @@ function typed(type: string, body: string): Buffer {
   payload.copy(b, 5);
   return b;
 }
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-/** Pids of processes named rexec-relay-db whose parent is `ppid`. */
-function dbChildren(ppid: number): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return Number(fields[1]) === ppid && fs.readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'rexec-relay-db';
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
 test('pg-wire: whole messages out of any split, startup then typed, malformed lengths refused', () => {
   const stream = Buffer.concat([startup(PG_SSL_REQUEST), startup(PG_PROTOCOL_3, Buffer.from('user\0postgres\0\0')), typed('Q', 'SELECT 1\0'), typed('X', '')]);
   for (const size of [1, 3, 7, stream.length]) {
@@ -114,7 +91,7 @@ test('embedded process: one connection owns the backend; what it leaves open is 
     raw.destroy();
     const pid = server.pid;
     await server.stop();
-    assert.equal(alive(pid), false, 'stop waits for the process to end');
+    assert.equal(pidAlive(pid), false, 'stop waits for the process to end');
     server = await startEmbeddedProcess({ dataDir, sharedBuffers: '32MB' });
     const c = client();
     await c.connect();
@@ -145,15 +122,15 @@ test('embedded process: a data directory too deep for a unix socket path gets a 
 test('embedded relay: its database process ends with a SIGKILLed relay; a relay whose database dies stops with an error and starts again on the same data', { skip: process.env.REXEC_TEST_DATABASE === 'postgres' && 'the embedded database only' }, async () => {
   const relay = await startRelay({ database: 'embedded' });
   try {
-    const [db] = dbChildren(relay.proc.pid!);
+    const [db] = descendantsNamed(relay.proc.pid!, 'rexec-relay-db');
     assert.ok(db, 'the relay runs its database in a child process');
     await relay.kill();
-    await waitUntil('the database process to end after its relay was killed', () => !alive(db), 15_000, 50);
+    await waitUntil('the database process to end after its relay was killed', () => !pidAlive(db), 15_000, 50);
     assert.ok(!fs.existsSync(`${relay.dataDir}/db.lock`), 'it released its lock on the way out');
 
     await relay.restart();
     assert.equal((await relay.api('GET', '/api/agents')).status, 200, 'the restarted relay serves with the same token and data');
-    const [db2] = dbChildren(relay.proc.pid!);
+    const [db2] = descendantsNamed(relay.proc.pid!, 'rexec-relay-db');
     assert.ok(db2, 'the restarted relay has a database process');
     const exit = new Promise<number | null>((r) => relay.proc.once('exit', (code) => r(code)));
     process.kill(db2, 'SIGKILL');

@@ -17,8 +17,17 @@ export const rssOf = (pid: number): number => statusBytes(pid, 'VmRSS');
 /** RssFile of a process in bytes: mapped files (node's binary, libraries), shared with every process that maps them. */
 export const rssFileOf = (pid: number): number => statusBytes(pid, 'RssFile');
 
-/** The process and its descendants that are node (not the shells and programs it runs). */
-export function nodeTree(root: number): number[] {
+/** A process's name (/proc/<pid>/comm), or null once it is gone. */
+function commOf(pid: number): string | null {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Every live process's children, by parent pid. */
+function childrenByParent(): Map<number, number[]> {
   const children = new Map<number, number[]>();
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -30,17 +39,29 @@ export function nodeTree(root: number): number[] {
       /* exited */
     }
   }
+  return children;
+}
+
+/** The process and its descendants for which `keep(pid, name)` holds (root always). */
+function tree(root: number, keep: (pid: number, comm: string) => boolean): number[] {
+  const children = childrenByParent();
   const out: number[] = [];
   const walk = (pid: number) => {
-    let comm = '';
-    try {
-      comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-    } catch {
-      return;
-    }
-    if (pid === root || comm === 'node' || comm.startsWith('rexec')) out.push(pid);
+    const comm = commOf(pid);
+    if (comm === null) return;
+    if (pid === root || keep(pid, comm)) out.push(pid);
     for (const c of children.get(pid) ?? []) walk(c);
   };
   walk(root);
   return out;
+}
+
+/** The process and its descendants that are node (not the shells and programs it runs). */
+export function nodeTree(root: number): number[] {
+  return tree(root, (_pid, comm) => comm === 'node' || comm.startsWith('rexec'));
+}
+
+/** Descendants of `root` named `name` (their comm, e.g. a process.title). */
+export function descendantsNamed(root: number, name: string): number[] {
+  return tree(root, (_pid, comm) => comm === name).filter((pid) => pid !== root);
 }

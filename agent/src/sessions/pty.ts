@@ -121,7 +121,7 @@ function directWriter(p: NodePty.IPty): (data: string) => void {
       // EAGAIN: the terminal's input buffer is full, node-pty's queue waits for room. Anything
       // else (EIO: the program is gone) goes the same way and node-pty handles it as before.
     }
-    if (written < buf.length) p.write(written === 0 ? buf : buf.subarray(written));
+    if (written < buf.length) p.write(buf.subarray(written));
   };
 }
 

@@ -14,7 +14,8 @@ export class DataDirBusyError extends Error {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, as another user's). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -28,7 +29,7 @@ export type LockName = 'relay.lock' | 'db.lock';
 export function lockHolder(dataDir: string, name: LockName = 'relay.lock'): number | null {
   try {
     const pid = Number(fs.readFileSync(path.join(dataDir, name), 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : null;
+    return Number.isInteger(pid) && pid > 0 && pidAlive(pid) ? pid : null;
   } catch {
     return null;
   }

@@ -157,10 +157,10 @@ export class AgentLink {
     }
     this.invalidStreak = 0;
     // Terminal output is only passed on to viewers: the frame as it arrived, no copy. Run and
-    // exec output is kept (stored, collected), so it gets its own copy rather than pinning the
-    // socket's read buffer that it may share with other frames.
+    // exec output is kept (stored, collected), so its payload gets its own copy rather than
+    // pinning the socket's read buffer that it may share with other frames.
     if (frame.kind === FrameKind.ShellOutput) return this.sessions.get(frame.id)?.onOutput(buf, frame);
-    frame = decodeFrame(Buffer.from(buf));
+    frame = { ...frame, payload: Buffer.from(frame.payload) };
     if (frame.kind === FrameKind.RunStdout || frame.kind === FrameKind.RunStderr) {
       this.events.runs()?.onRunOutput(this, frame);
     } else {

@@ -93,7 +93,9 @@ function prefixed(child, name) {
 
 step('Starting the relay');
 const relayArgs = ['start', '--port', opts.port, '--bind', opts.bind, '--data-dir', opts.dataDir, ...(opts.publicUrl ? ['--public-url', opts.publicUrl] : [])];
-const relay = spawn(process.execPath, [relayBin, ...relayArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+// One malloc arena, as deploy/rexec-relay.service runs the relay (README, MALLOC_ARENA_MAX). Not for
+// the agent: its environment reaches the shells and commands it starts.
+const relay = spawn(process.execPath, [relayBin, ...relayArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { MALLOC_ARENA_MAX: '1', ...process.env } });
 children.push(relay);
 let relayOut = '';
 relay.stdout.on('data', (d) => (relayOut += d));

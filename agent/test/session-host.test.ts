@@ -188,6 +188,10 @@ test('real session hosts outlive their manager and are recovered by the next one
   assert.equal(st.length, 1, 'one state file');
   assert.equal(st[0]!.pid, shellPid, 'state file names the shell');
   assert.ok(existsSync(st[0]!.socket), 'socket exists');
+  // The host runs with one malloc arena; the shell's environment does not get the setting.
+  const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  assert.ok(environ(st[0]!.hostPid).includes('MALLOC_ARENA_MAX=1'), 'the host process has MALLOC_ARENA_MAX=1');
+  assert.ok(!environ(shellPid).some((v) => v.startsWith('MALLOC_ARENA_MAX=')), 'the shell has no MALLOC_ARENA_MAX');
 
   await m1.release();
   // The shell keeps running while nobody is connected.

@@ -208,7 +208,8 @@ export interface StartRelayOptions {
 
 async function spawnRelay(dataDir: string, port: number, env: Record<string, string>): Promise<{ proc: ChildProcess; output: ProcOutput; url: string }> {
   const proc = spawn(process.execPath, [RELAY_BIN, 'start', '--port', String(port), '--data-dir', dataDir], {
-    env: { ...process.env, ...FAST_LINK_ENV, ...env },
+    // MALLOC_ARENA_MAX as deploy/rexec-relay.service and `npm start` run the relay.
+    env: { MALLOC_ARENA_MAX: '1', ...process.env, ...FAST_LINK_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(proc);

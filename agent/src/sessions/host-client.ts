@@ -201,10 +201,19 @@ function hostArgs(): string[] {
   return [...HOST_NODE_FLAGS, join(dirname(here), 'host-main.js')];
 }
 
+/**
+ * glibc malloc settings for host processes, unless the agent's environment sets them: one malloc
+ * arena instead of one per thread that allocates (V8's compiler and GC threads, libuv's pool).
+ * Those arenas keep what the threads freed, several MiB each. Hosts get it in their own
+ * environment only: the shell is started with the spec's environment, so programs run in a
+ * terminal keep glibc's defaults. The relay's launchers set the same (docs/benchmarks.md).
+ */
+const HOST_MALLOC_ENV = { MALLOC_ARENA_MAX: '1' };
+
 function spawnHost(logPath: string, env: Record<string, string>): ChildProcess {
   const logFd = openSync(logPath, 'a', 0o600);
   try {
-    const child = spawn(process.execPath, hostArgs(), { detached: true, stdio: ['pipe', 'pipe', logFd], env, cwd: '/' });
+    const child = spawn(process.execPath, hostArgs(), { detached: true, stdio: ['pipe', 'pipe', logFd], env: { ...HOST_MALLOC_ENV, ...env }, cwd: '/' });
     child.stdin!.on('error', () => {});
     // A waiting spare must not keep this process alive.
     child.unref();

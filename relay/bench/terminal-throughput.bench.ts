@@ -7,7 +7,9 @@
  *   exec flood       bytes/s of a command's stdout spawned locally vs. through POST /exec (NDJSON)
  *   keystroke echo   round-trip time of one typed character echoed by the PTY, locally vs.
  *                    through relay + agent (p50 / p99 of N samples per round, BENCH_ROUNDS rounds
- *                    alternating, median round reported)
+ *                    alternating, median round reported); then in the same session after
+ *                    BENCH_ECHO_WARM more keystrokes, and in a new terminal on the warm relay and
+ *                    agent (only its session host is new, as on a relay that has run a while)
  *   first prompt     time from asking for a shell to its first output (a login bash), locally
  *                    vs. a new terminal through relay + agent (with the agent's spare session host
  *                    ready, and right after another terminal, when the host starts from scratch)
@@ -167,6 +169,17 @@ async function relayEcho(term: TerminalClient): Promise<number[]> {
   return samples;
 }
 
+/** ROUNDS rounds of relayEcho: each round's p50 and p99. */
+async function relayEchoRounds(term: TerminalClient): Promise<{ p50: number[]; p99: number[] }> {
+  const out = { p50: [] as number[], p99: [] as number[] };
+  for (let i = 0; i < ROUNDS; i++) {
+    const r = await relayEcho(term);
+    out.p50.push(pct(r, 50));
+    out.p99.push(pct(r, 99));
+  }
+  return out;
+}
+
 const relay = await startRelay({ database: DATABASE });
 const agent = await startAgent(relay, { name: 'bench' });
 /** The relay process alone, and its node children (the embedded database's process). */
@@ -216,13 +229,18 @@ try {
   // thousand keystrokes of a session run while V8 still optimizes the input path in four processes
   // (docs/benchmarks.md, "Keystroke echo p99").
   for (let i = 0; i < ECHO_WARM; i += ECHO_SAMPLES) await relayEcho(term);
-  const warm = { p50: [] as number[], p99: [] as number[] };
-  for (let i = 0; i < ROUNDS; i++) {
-    const r = await relayEcho(term);
-    warm.p50.push(pct(r, 50));
-    warm.p99.push(pct(r, 99));
-  }
+  const warm = await relayEchoRounds(term);
   term.input('\x03');
+  term.send({ type: 'shell_stop' }); // sessions outlive their sockets (and the agent): end it
+  await new Promise((r) => setTimeout(r, 1000)); // the agent's next spare session host starts
+  // A new terminal on the now warm relay and agent, as on a relay that has been running a while:
+  // only its session host (and its shell) are new.
+  const term2 = await TerminalClient.open(relay, 'bench', { cols: 200, rows: 50, keepText: false });
+  term2.input('cat\r');
+  await new Promise((r) => setTimeout(r, 300));
+  const fresh = await relayEchoRounds(term2);
+  term2.input('\x03');
+  term2.send({ type: 'shell_stop' });
   const med = (xs: number[]) => pct(xs, 50);
   const [l50, l99, r50, r99] = [med(echoRounds.local.p50), med(echoRounds.local.p99), med(echoRounds.relay.p50), med(echoRounds.relay.p99)];
   rows.push([
@@ -233,9 +251,10 @@ try {
   ]);
   rows.push(['  ... p99 of each round', echoRounds.local.p99.map((x) => x.toFixed(1)).join(' '), echoRounds.relay.p99.map((x) => x.toFixed(1)).join(' '), '']);
   rows.push([`  ... after ${ECHO_WARM} more keystrokes`, '-', `${med(warm.p50).toFixed(2)} / ${med(warm.p99).toFixed(2)} ms`, `rounds' p99: ${warm.p99.map((x) => x.toFixed(1)).join(' ')}`]);
-  term.send({ type: 'shell_stop' }); // sessions outlive their sockets (and the agent): end it
+  rows.push(['  ... a new terminal, relay and agent warm', '-', `${med(fresh.p50).toFixed(2)} / ${med(fresh.p99).toFixed(2)} ms`, `rounds' p99: ${fresh.p99.map((x) => x.toFixed(1)).join(' ')}`]);
   await new Promise((r) => setTimeout(r, 300));
   term.close();
+  term2.close();
   const lf: number[] = [];
   const rf: number[] = [];
   // A terminal opened on an agent that had a moment (1 s) to start its spare session host, and

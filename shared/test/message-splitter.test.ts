@@ -48,6 +48,29 @@ test('MessageSplitter: the same messages whatever the pieces, and a message in m
   assert.equal(joins, 1, 'the pieces were joined once');
 });
 
+test('MessageSplitter: only the messages that straddle pieces are copied', () => {
+  // 40 messages of 1000 bytes in pieces of 1500: every other piece boundary falls inside a message.
+  const msgs = Array.from({ length: 40 }, (_, i) => message(String(i % 10).repeat(998)));
+  const stream = new Uint8Array(40 * 1000);
+  msgs.forEach((m, i) => stream.set(m, i * 1000));
+  const PIECE = 1500;
+  let straddling = 0;
+  for (let i = 0; i < msgs.length; i++) {
+    const [start, end] = [i * 1000, (i + 1) * 1000];
+    if (Math.floor(start / PIECE) !== Math.floor((end - 1) / PIECE)) straddling += 1000;
+  }
+  let joined = 0;
+  const got: string[] = [];
+  const s = new MessageSplitter(framing, (m) => got.push(text(m)), (parts, total) => {
+    joined += total;
+    return Buffer.concat(parts, total);
+  });
+  for (let i = 0; i < stream.length; i += PIECE) s.push(stream.subarray(i, i + PIECE));
+  assert.deepEqual(got, msgs.map(text), 'every message, whole and in order');
+  // Copying a piece's tail together with the messages behind it would join about all 40 000 bytes.
+  assert.equal(joined, straddling, `joined ${joined} bytes; the straddling messages hold ${straddling}`);
+});
+
 test('MessageSplitter: a header size that changes between messages; malformed lengths throw', () => {
   // First message: 4-byte header; then 2-byte ones (like PostgreSQL's startup, then typed messages).
   let first = true;

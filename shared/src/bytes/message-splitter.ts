@@ -3,7 +3,8 @@
  * needs to read a length and how long the message is (the agent's session-host frames, PostgreSQL's
  * wire protocol in the relay's embedded database). Received pieces are joined only once a whole
  * message (or a whole header) is there, so a message that arrives in many pieces is copied once,
- * not once per piece.
+ * not once per piece, and only the messages that straddle pieces are copied at all: the others
+ * are handed on as views of the piece they arrived in.
  */
 
 export interface MessageFraming {
@@ -47,30 +48,56 @@ export class MessageSplitter<T extends Uint8Array = Uint8Array> {
 
   /** Adds bytes and hands on every message now complete, in order. Throws what messageBytes throws. */
   push(chunk: T): void {
-    this.parts.push(chunk);
-    this.have += chunk.length;
-    if (this.have < this.need) return;
-    const buf = this.parts.length === 1 ? this.parts[0]! : this.join(this.parts, this.have);
-    this.parts = [];
-    this.have = 0;
+    // Finish the message (or header) held back from earlier chunks with only the bytes it still
+    // needs: the messages behind it in this chunk are handed on as views, not copied with it.
+    while (this.have > 0) {
+      const missing = this.need - this.have;
+      if (chunk.length < missing) {
+        this.parts.push(chunk);
+        this.have += chunk.length;
+        return;
+      }
+      this.parts.push(chunk.subarray(0, missing) as T);
+      chunk = chunk.subarray(missing) as T;
+      const buf = this.join(this.parts, this.need);
+      this.parts = [];
+      this.have = 0;
+      const len = this.messageLength(buf);
+      if (len > buf.length) {
+        // That was the header: now wait for the whole message.
+        this.parts.push(buf);
+        this.have = buf.length;
+        this.need = len;
+        continue;
+      }
+      this.need = this.framing.headerBytes();
+      this.onMessage(buf);
+    }
     let pos = 0;
     for (;;) {
       const head = this.framing.headerBytes();
       this.need = head;
-      if (buf.length - pos < head) break;
-      const len = this.framing.messageBytes(buf.subarray(pos));
-      if (!(len >= head)) throw new Error(`message length ${len} is shorter than its header`);
-      if (buf.length - pos < len) {
+      if (chunk.length - pos < head) break;
+      const len = this.messageLength(chunk.subarray(pos));
+      if (chunk.length - pos < len) {
         this.need = len;
         break;
       }
-      const msg = buf.subarray(pos, pos + len) as T;
+      const msg = chunk.subarray(pos, pos + len) as T;
       pos += len;
       this.onMessage(msg);
     }
-    if (pos < buf.length) {
-      this.parts.push(buf.subarray(pos) as T);
-      this.have = buf.length - pos;
+    if (pos < chunk.length) {
+      this.parts.push(chunk.subarray(pos) as T);
+      this.have = chunk.length - pos;
     }
+  }
+
+  /** The length of the message `head` starts (it holds at least its header). */
+  private messageLength(head: Uint8Array): number {
+    const header = this.framing.headerBytes();
+    const len = this.framing.messageBytes(head);
+    if (!(len >= header)) throw new Error(`message length ${len} is shorter than its header`);
+    return len;
   }
 }

@@ -59,6 +59,8 @@ export class AgentLink {
   private lastFrameAt = Date.now();
   private invalidStreak = 0;
   private readonly bucket = new TokenBucket(LIMITS.messagesPerSecond, LIMITS.messageBurst);
+  /** Output frames have their own, larger budget: flow control paces them (LIMITS.agentFramesPerSecond). */
+  private readonly frameBucket = new TokenBucket(LIMITS.agentFramesPerSecond, LIMITS.agentFrameBurst);
   private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -130,9 +132,9 @@ export class AgentLink {
 
   private onMessage(data: RawData, isBinary: boolean): void {
     this.seen();
-    if (!this.bucket.take()) {
-      log.warn('agent link rate limit exceeded', { agent: this.agentName });
-      this.close(CloseCode.RateLimited, 'too many messages');
+    if (!(isBinary ? this.frameBucket : this.bucket).take()) {
+      log.warn('agent link rate limit exceeded', { agent: this.agentName, what: isBinary ? 'output frames' : 'messages' });
+      this.close(CloseCode.RateLimited, isBinary ? 'too many output frames' : 'too many messages');
       return;
     }
     // ws hands a Buffer (binaryType 'nodebuffer'); Buffer.from(Buffer) would copy every frame.

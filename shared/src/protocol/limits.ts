@@ -50,6 +50,15 @@ export const LIMITS = {
   /** Control messages per second per socket before the socket is closed (token bucket). */
   messagesPerSecond: 2000,
   messageBurst: 4000,
+  /**
+   * Binary output frames per second on an agent link (terminal, exec and run output), counted
+   * apart from its control messages. Their volume is paced by flow control (windows and
+   * acknowledgements), not by this bucket, which only stops a runaway agent: an agent with many
+   * busy terminals legitimately sends thousands a second (each session flushes small output
+   * every few milliseconds, and large output in frames of up to 64 KiB).
+   */
+  agentFramesPerSecond: 20_000,
+  agentFrameBurst: 40_000,
 } as const;
 
 /** Terminal session buffering and flow control (agent side; configurable there). */

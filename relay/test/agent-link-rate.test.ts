@@ -1,0 +1,71 @@
+/**
+ * Rate limits on an agent link: output frames have their own, larger budget than control
+ * messages. An agent with busy terminals sends thousands of small frames a second (flow control
+ * paces them); counted as control messages they closed the link with 4008 and detached every
+ * session of the agent. A flood of control messages is still cut off.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { CloseCode, FrameKind, PROTOCOL_VERSION, encodeFrame } from '@rexec/shared';
+import { TerminalClient, startRelay, waitUntil, type RelayProc } from './harness.js';
+
+let relay: RelayProc;
+before(async () => {
+  relay = await startRelay();
+});
+after(() => relay.stop());
+
+/** A hand-driven agent: registers, says hello, answers shell_start, and sends what a test asks. */
+async function fakeAgent(name: string): Promise<{ ws: WebSocket; started: Promise<string>; closed: Promise<{ code: number; reason: string }> }> {
+  const res = await fetch(new URL('/api/agents/register', relay.url), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${relay.apiToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  assert.equal(res.status, 201, `register: ${res.status}`);
+  const reg = (await res.json()) as { agent: { id: string }; credential: string };
+  const ws = new WebSocket(`${relay.url.replace('http', 'ws')}/ws/agent/${reg.agent.id}`, { headers: { authorization: `Bearer ${reg.credential}` } });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  let onStart: (id: string) => void = () => {};
+  const started = new Promise<string>((resolve) => (onStart = resolve));
+  const welcomed = new Promise<void>((resolve) => {
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const msg = JSON.parse(data.toString()) as { type: string; sessionId?: string; cols?: number; rows?: number };
+      if (msg.type === 'hello') resolve();
+      if (msg.type === 'shell_start') {
+        ws.send(JSON.stringify({ type: 'shell_started', sessionId: msg.sessionId, pid: 1, cols: msg.cols, rows: msg.rows }));
+        onStart(msg.sessionId!);
+      }
+    });
+  });
+  ws.send(JSON.stringify({ type: 'hello', protocolVersions: [PROTOCOL_VERSION], agentId: reg.agent.id, name, hostname: 'fake', os: 'linux', arch: 'x64', shell: '/bin/sh', version: '0.0.0' }));
+  await welcomed;
+  return { ws, started, closed };
+}
+
+test('thousands of small output frames a second keep the agent link open and all reach the viewer', { timeout: 60_000 }, async () => {
+  const agent = await fakeAgent('many-frames');
+  const term = await TerminalClient.open(relay, 'many-frames', { keepText: false });
+  const sessionId = await agent.started;
+  const FRAMES = 12_000; // the control-message budget is 4000 at once, then 2000 a second
+  const payload = Buffer.alloc(64, 0x78);
+  for (let i = 0; i < FRAMES; i++) agent.ws.send(encodeFrame(FrameKind.ShellOutput, sessionId, i * payload.length, payload));
+  await waitUntil('every frame at the viewer', () => term.bytes === FRAMES * payload.length, 30_000);
+  assert.equal(agent.ws.readyState, WebSocket.OPEN, 'the agent link is still open');
+  term.close();
+  agent.ws.close();
+});
+
+test('a flood of control messages from an agent is still cut off with 4008', { timeout: 60_000 }, async () => {
+  const agent = await fakeAgent('chatty');
+  for (let i = 0; i < 12_000 && agent.ws.readyState === WebSocket.OPEN; i++) agent.ws.send('{"type":"pong","ts":1}');
+  const { code, reason } = await agent.closed;
+  assert.equal(code, CloseCode.RateLimited, `closed with ${code} ${reason}`);
+  assert.equal(reason, 'too many messages');
+});

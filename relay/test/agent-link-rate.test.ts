@@ -2,7 +2,8 @@
  * Rate limits on an agent link: output frames have their own, larger budget than control
  * messages. An agent with busy terminals sends thousands of small frames a second (flow control
  * paces them); counted as control messages they closed the link with 4008 and detached every
- * session of the agent. A flood of control messages is still cut off.
+ * session of the agent. A runaway agent (output frames beyond their own budget) and a flood of
+ * control messages are still cut off.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,6 +61,18 @@ test('thousands of small output frames a second keep the agent link open and all
   assert.equal(agent.ws.readyState, WebSocket.OPEN, 'the agent link is still open');
   term.close();
   agent.ws.close();
+});
+
+test('a runaway agent is still cut off: more output frames than their own budget close the link with 4008', { timeout: 60_000 }, async () => {
+  const agent = await fakeAgent('runaway');
+  // Frames of a session the relay does not know are dropped after the rate check: only the
+  // budget (burst 40 000, then 20 000 a second) is exercised. The relay takes these faster than
+  // the budget refills, so it runs out well before the last one.
+  const frame = encodeFrame(FrameKind.ShellOutput, 'no-such-session', 0, Buffer.alloc(16, 0x78));
+  for (let i = 0; i < 120_000 && agent.ws.readyState === WebSocket.OPEN; i++) agent.ws.send(frame);
+  const { code, reason } = await agent.closed;
+  assert.equal(code, CloseCode.RateLimited, `closed with ${code} ${reason}`);
+  assert.equal(reason, 'too many output frames');
 });
 
 test('a flood of control messages from an agent is still cut off with 4008', { timeout: 60_000 }, async () => {

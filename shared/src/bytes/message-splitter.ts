@@ -70,8 +70,7 @@ export class MessageSplitter<T extends Uint8Array = Uint8Array> {
         this.need = len;
         continue;
       }
-      this.need = this.framing.headerBytes();
-      this.onMessage(buf);
+      this.onMessage(buf); // `need` is set again below, once the header size is asked anew
     }
     let pos = 0;
     for (;;) {

@@ -30,6 +30,8 @@ export interface RelayConfig {
   runPumpMs: number;
   scheduler: SchedulerOptions & { enabled: boolean; testClock?: string };
   webhooks: NotifierOptions;
+  /** How often the relay looks whether to give freed malloc memory back (REXEC_MEMORY_TRIM_MS; 0: never). */
+  memoryTrimMs: number;
 }
 
 export interface StartFlags {
@@ -100,6 +102,7 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
       timeoutMs: intEnv(env, 'REXEC_WEBHOOK_TIMEOUT_MS', NOTIFIER_DEFAULTS.timeoutMs) || NOTIFIER_DEFAULTS.timeoutMs,
       pollMs: intEnv(env, 'REXEC_WEBHOOK_POLL_MS', NOTIFIER_DEFAULTS.pollMs) || NOTIFIER_DEFAULTS.pollMs,
     },
+    memoryTrimMs: intEnv(env, 'REXEC_MEMORY_TRIM_MS', 1000),
   };
 }
 

@@ -81,6 +81,16 @@ interface Entry {
 }
 
 /** How every session is run, whether in a host or in this process (the host's spec carries it). */
+/**
+ * Largest terminal output frame. The relay reads its sockets 64 KiB at a time, and a frame that
+ * does not fit in the read it starts in is copied whole into a new buffer before it is forwarded.
+ * With 64 KiB frames (plus a header) that was every frame: the relay held up to 13 MiB of read and
+ * copy buffers waiting for the garbage collector during a flood. Frames of 32 KiB took the relay's
+ * peak in `npm run bench` from 102 to 95-97 MiB in alternating runs, at the same throughput
+ * (docs/benchmarks.md, sixth session).
+ */
+const OUTPUT_FRAME_BYTES = 32 * 1024;
+
 type SessionTuning = Pick<HostSpec, 'flushMs' | 'flushBytes' | 'stopGraceMs' | 'ringBytes' | 'windowBytes' | 'idleTimeoutMs' | 'detachedPauseLimitMs'>;
 
 export class SessionManager {
@@ -244,7 +254,7 @@ export class SessionManager {
     const env = childEnv(this.opts.env ?? process.env, msg.env ?? {}, { TERM: 'xterm-256color', COLORTERM: 'truecolor' });
     const tuning: SessionTuning = {
       flushMs: this.opts.flushMs ?? 4,
-      flushBytes: this.opts.flushBytes ?? 64 * 1024,
+      flushBytes: this.opts.flushBytes ?? OUTPUT_FRAME_BYTES,
       stopGraceMs: this.opts.stopGraceMs ?? 2000,
       ringBytes: this.opts.ringBytes ?? SESSION_DEFAULTS.ringBufferBytes,
       windowBytes: this.opts.windowBytes ?? SESSION_DEFAULTS.windowBytes,

@@ -10,6 +10,8 @@ import { lockHolder } from '../db/data-dir-lock.js';
 import { RELAY_VERSION } from '../version.js';
 import { table } from './cli-util.js';
 import { log } from '../log.js';
+import { loadMallocTrim } from '../memory/malloc-trim.js';
+import { MemoryTrimmer } from '../memory/trimmer.js';
 import path from 'node:path';
 
 function fail(message: string, code = 1): never {
@@ -50,6 +52,14 @@ function printTokens(tokens: TokenView[]): void {
   );
 }
 
+/** Trims malloc's free memory every `intervalMs` (src/memory/trimmer.ts); 0 turns it off. */
+function startMemoryTrimming(intervalMs: number): { trimmer: MemoryTrimmer | null } | { unavailable: string } {
+  if (intervalMs === 0) return { trimmer: null };
+  const malloc = loadMallocTrim();
+  if ('unavailable' in malloc) return malloc;
+  return { trimmer: new MemoryTrimmer({ trim: malloc.trim, rssBytes: () => process.memoryUsage.rss(), intervalMs }).start() };
+}
+
 export function buildRelayProgram(): Command {
   const program = new Command('rexec-relay')
     .description('The Rexec relay: agents dial in, people reach their servers through it.')
@@ -86,12 +96,14 @@ export function buildRelayProgram(): Command {
         stopping = true;
         void (relay?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
       };
+      const trimming = startMemoryTrimming(cfg.memoryTrimMs);
       try {
         relay = await startRelay(cfg, { onDatabaseLost });
       } catch (err) {
         fail(`could not start: ${(err as Error).message}`);
       }
       log.info('relay listening', { url: relay.url, database: relay.db.kind, dataDir: cfg.dataDir });
+      if ('unavailable' in trimming) log.warn('freed memory is not given back to the system', { reason: trimming.unavailable });
       if (relay.initialAdmin) {
         console.log(
           [

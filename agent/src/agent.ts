@@ -131,6 +131,7 @@ export function runAgent(opts: RunAgentOptions): RunningAgent {
         return sessions.handle(msg);
       case 'exec':
       case 'exec_kill':
+      case 'exec_flow':
         return execs.handle(msg);
       case 'run_start':
       case 'run_kill':

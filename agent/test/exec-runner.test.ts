@@ -179,3 +179,47 @@ test('output is paused while the link is congested and resumes after', LIMIT, as
   const r = await e.result;
   assert.equal(r.stdoutBytes, 300000);
 });
+
+test('exec_flow: while the client is behind the pipes are not read and the command blocks; then it completes', LIMIT, async (t) => {
+  const { sink, run, runner } = setup(t);
+  const marker = `/tmp/rexec-exec-flow-${process.pid}`;
+  spawnSync('rm', ['-f', marker]);
+  t.after(() => spawnSync('rm', ['-f', marker]));
+  // 2 MB through a pipe of 64 KiB: the command can only finish (and write the marker) if read.
+  const e = run({ command: `head -c 2000000 /dev/zero; touch ${marker}` });
+  runner.handle({ type: 'exec_flow', execId: e.msg.execId, paused: true });
+  await sleep(500);
+  const whilePaused = sink.output(e.msg.execId, FrameKind.ExecStdout).length;
+  assert.ok(whilePaused < 1_000_000, `read ${whilePaused} bytes while paused`);
+  assert.equal(spawnSync('test', ['-e', marker]).status, 1, 'the command is blocked in write');
+  await sleep(200);
+  assert.equal(sink.output(e.msg.execId, FrameKind.ExecStdout).length, whilePaused, 'nothing read while paused');
+  runner.handle({ type: 'exec_flow', execId: e.msg.execId, paused: false });
+  const r = await e.result;
+  assert.equal(r.stdoutBytes, 2_000_000, 'every byte arrived');
+  assert.equal(spawnSync('test', ['-e', marker]).status, 0, 'the command ran to its end');
+  assert.equal(runner.flow(e.msg.execId, true), false, 'a finished exec is ignored');
+});
+
+test('exec_flow: a client pause does not resume a stream the link still holds, and a kill ends a paused exec', LIMIT, async (t) => {
+  const { sink, run, runner, gate } = setup(t);
+  const e = run({ command: 'head -c 3000000 /dev/zero; sleep 30' });
+  runner.handle({ type: 'exec_flow', execId: e.msg.execId, paused: true });
+  sink.buffered = 10 * 1024 * 1024; // the link backs up too
+  gate.check();
+  await waitFor(() => gate.paused, 'gate to pause');
+  runner.handle({ type: 'exec_flow', execId: e.msg.execId, paused: false }); // the client caught up
+  await sleep(300);
+  const held = sink.output(e.msg.execId, FrameKind.ExecStdout).length;
+  await sleep(200);
+  assert.equal(sink.output(e.msg.execId, FrameKind.ExecStdout).length, held, 'still paused by the link');
+  runner.handle({ type: 'exec_flow', execId: e.msg.execId, paused: true });
+  sink.buffered = 0;
+  await sleep(300);
+  assert.equal(sink.output(e.msg.execId, FrameKind.ExecStdout).length, held, 'still paused by the client');
+  const t0 = performance.now();
+  runner.kill(e.msg.execId);
+  const r = await e.result;
+  assert.equal(r.signal, 'SIGTERM', 'the kill reached the group');
+  assert.ok(performance.now() - t0 < 5000, 'a paused exec is not kept alive by its unread output');
+});

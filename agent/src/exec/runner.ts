@@ -1,10 +1,14 @@
 /**
- * One-shot commands (`exec` / `exec_kill`).
+ * One-shot commands (`exec` / `exec_kill` / `exec_flow`).
  *
  * Each exec runs in its own process group (`detached: true`), stdin closed. stdout and stderr go
  * to the relay as binary ExecStdout / ExecStderr frames with per-stream byte offsets; each stream
  * forwards at most `maxOutputBytes` (then `truncated` is set and the rest is read and dropped, so
- * the program never blocks on a full pipe). The exec ends with `exec_result`.
+ * the program never blocks on a full pipe for that). The exec ends with `exec_result`.
+ *
+ * Backpressure: the pipes are not read while the link is backed up (the flow gate) or while the
+ * client the relay streams the output to is behind (`exec_flow` paused), so the command blocks
+ * in write instead of its output piling up in the agent or the relay.
  *
  * Timeout and exec_kill signal the whole group: SIGTERM, then SIGKILL after killGraceMs, and the
  * result is sent only once the group is gone or has been sent SIGKILL, so nothing the command
@@ -29,7 +33,7 @@ import type { LinkSink } from '../sink.js';
 import { terminateGroup } from './process-group.js';
 import { spawnErrorMessage } from './spawn-error.js';
 
-export type ExecControl = ExecMessage | { type: 'exec_kill'; execId: string };
+export type ExecControl = ExecMessage | { type: 'exec_kill'; execId: string } | { type: 'exec_flow'; execId: string; paused: boolean };
 
 export interface ExecRunnerOptions {
   sink: LinkSink;
@@ -53,6 +57,8 @@ interface StreamState {
   kind: FrameKind;
   offset: number;
   ended: boolean;
+  /** The link is backed up (the flow gate paused this stream). */
+  linkPaused: boolean;
 }
 
 export class ExecRunner {
@@ -69,7 +75,18 @@ export class ExecRunner {
 
   handle(msg: ExecControl): void {
     if (msg.type === 'exec') void this.start(msg);
+    else if (msg.type === 'exec_flow') this.flow(msg.execId, msg.paused);
     else this.kill(msg.execId);
+  }
+
+  /**
+   * exec_flow: the relay's client is behind (paused) or has caught up. An exec that is not running
+   * (it has just finished) is ignored: the relay may send this while the result is on its way.
+   */
+  flow(execId: string, paused: boolean): boolean {
+    const run = this.running.get(execId);
+    run?.setClientPaused(paused);
+    return run !== undefined;
   }
 
   /**
@@ -130,6 +147,9 @@ class RunningExec {
   private killSent = false;
   private finished = false;
   private readonly timers = new TimerSet();
+  /** The relay's client is behind (exec_flow); cleared when the exec is terminated. */
+  private clientPaused = false;
+  private readonly pipes: { stream: NodeJS.ReadableStream; state: StreamState }[] = [];
 
   constructor(
     private readonly msg: ExecMessage,
@@ -139,8 +159,8 @@ class RunningExec {
     this.result = new Promise((r) => (this.resolveResult = r));
     this.cap = opts.maxOutputBytes ?? LIMITS.maxExecOutputBytes;
     this.streams = {
-      stdout: { kind: FrameKind.ExecStdout, offset: 0, ended: false },
-      stderr: { kind: FrameKind.ExecStderr, offset: 0, ended: false },
+      stdout: { kind: FrameKind.ExecStdout, offset: 0, ended: false, linkPaused: false },
+      stderr: { kind: FrameKind.ExecStderr, offset: 0, ended: false, linkPaused: false },
     };
     this.launch();
   }
@@ -194,8 +214,30 @@ class RunningExec {
     });
   }
 
+  /** Reads a pipe unless the link or the relay's client is backed up. */
+  private sync(stream: NodeJS.ReadableStream, state: StreamState): void {
+    if (state.linkPaused || this.clientPaused) stream.pause();
+    else stream.resume();
+  }
+
+  setClientPaused(paused: boolean): void {
+    if (paused && this.groupSettled !== undefined) return; // terminating: its output must drain
+    this.clientPaused = paused;
+    for (const p of this.pipes) this.sync(p.stream, p.state);
+  }
+
   private pipe(stream: NodeJS.ReadableStream, state: StreamState): void {
-    const sub = this.opts.gate.add({ pause: () => stream.pause(), resume: () => stream.resume() });
+    this.pipes.push({ stream, state });
+    const sub = this.opts.gate.add({
+      pause: () => {
+        state.linkPaused = true;
+        this.sync(stream, state);
+      },
+      resume: () => {
+        state.linkPaused = false;
+        this.sync(stream, state);
+      },
+    });
     const ended = () => {
       if (state.ended) return;
       state.ended = true;
@@ -235,7 +277,7 @@ class RunningExec {
   private armDrain(): void {
     this.after(this.opts.exitDrainMs ?? 200, () => {
       if (this.finished || this.pipesClosed()) return;
-      if (this.opts.gate.paused) return this.armDrain(); // unread output is still ours to deliver
+      if (this.opts.gate.paused || this.clientPaused) return this.armDrain(); // unread output is still ours to deliver
       this.pipesAbandoned = true;
       this.child?.stdout?.destroy();
       this.child?.stderr?.destroy();
@@ -248,6 +290,8 @@ class RunningExec {
     const pgid = this.child?.pid;
     if (this.groupSettled !== undefined || this.finished || pgid === undefined) return;
     this.groupSettled = false;
+    // A client that stopped reading must not keep a killed command's pipes from closing.
+    this.setClientPaused(false);
     this.timedOut = timedOut;
     this.log.info('exec terminating', { exec: this.msg.execId, pgid, timedOut });
     terminateGroup(pgid, this.msg.killGraceMs, (killSent) => {

@@ -18,6 +18,13 @@ export interface ExecListener {
   failed(code: string, message: string): void;
 }
 
+export interface ExecHandle {
+  execId: string;
+  kill(): void;
+  /** Output backpressure: paused while the client is behind. */
+  flow(paused: boolean): void;
+}
+
 /** Extra time past the command's own timeout before the relay gives up on the agent. */
 const WATCHDOG_SLACK_MS = 15_000;
 const KILL_GRACE_MS = 2000;
@@ -25,8 +32,12 @@ const KILL_GRACE_MS = 2000;
 export class ExecService {
   constructor(private readonly prisma: PrismaClient, private readonly hub: AgentHub) {}
 
-  /** Starts an exec; returns a function that kills it. Throws agent_offline if not connected. */
-  async start(agent: { id: string; name: string }, req: ExecRequest, principal: Principal, listener: ExecListener): Promise<{ execId: string; kill(): void }> {
+  /**
+   * Starts an exec. The handle kills it, and pauses or resumes its output while the listener's
+   * client is behind (the agent stops reading the command's pipes). Throws agent_offline if not
+   * connected.
+   */
+  async start(agent: { id: string; name: string }, req: ExecRequest, principal: Principal, listener: ExecListener): Promise<ExecHandle> {
     const link = this.hub.get(agent.id);
     if (!link) throw new RexecError(ErrorCode.AgentOffline, `agent ${agent.name} is offline`);
     const execId = newId();
@@ -82,6 +93,9 @@ export class ExecService {
       execId,
       kill: () => {
         if (!done) link.send({ type: 'exec_kill', execId });
+      },
+      flow: (paused) => {
+        if (!done) link.send({ type: 'exec_flow', execId, paused });
       },
     };
   }

@@ -1,7 +1,7 @@
 /**
  * JSON control messages on the agent link. Names follow the Rexec agent protocol:
  * relay -> agent: hello, shell_start, shell_input, shell_resize, shell_stop, shell_attach, shell_detach,
- *                 shell_ack, shell_peek, shell_nudge, shell_snapshot, ping, exec, exec_kill,
+ *                 shell_ack, shell_peek, shell_nudge, shell_snapshot, ping, exec, exec_kill, exec_flow,
  *                 run_start, run_kill, run_attach, run_ack, run_forget, error
  * agent -> relay: hello, shell_started, shell_attached, shell_output*, shell_*_result, shell_stopped,
  *                 shell_error, pong,
@@ -279,6 +279,13 @@ export const execSchema = z
 
 export const execKillSchema = z.object({ type: z.literal('exec_kill'), execId: idSchema });
 
+/**
+ * Backpressure for an exec's output: `paused` while the client the relay streams it to does not
+ * keep up; the agent stops reading the command's pipes (the command blocks in write) until
+ * `paused: false`.
+ */
+export const execFlowSchema = z.object({ type: z.literal('exec_flow'), execId: idSchema, paused: z.boolean() });
+
 export const relayToAgentSchema = z.discriminatedUnion('type', [
   relayHelloSchema,
   shellStartSchema,
@@ -294,6 +301,7 @@ export const relayToAgentSchema = z.discriminatedUnion('type', [
   pingSchema,
   execSchema,
   execKillSchema,
+  execFlowSchema,
   runStartSchema,
   runKillSchema,
   runAttachSchema,

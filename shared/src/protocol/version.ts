@@ -47,6 +47,9 @@
  *      headless terminal mirror and the output offset it is exact for). Terminal sockets gain
  *      `shell_attach.snapshot` and the `shell_snapshot` message. Sessions also outlive the agent
  *      process (a per-session host process on the agent; no wire change).
+ *   (4, no bump) `exec_flow {execId, paused}`, relay -> agent: backpressure for an exec's output
+ *      while the HTTP client it streams to is behind. An older agent answers `error`
+ *      (unknown_message, ref "exec_flow") and its execs stream as before.
  */
 export const PROTOCOL_VERSION = 4;
 

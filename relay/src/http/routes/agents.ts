@@ -17,7 +17,7 @@ import {
 } from '@rexec/shared';
 import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { AgentHub } from '../../hub/agent-hub.js';
-import type { ExecService } from '../../exec/exec-service.js';
+import type { ExecHandle, ExecService } from '../../exec/exec-service.js';
 import { agentView, findAgent, findUsableAgent } from '../../agents/lookup.js';
 import { newId, newSecret } from '../../auth/secrets.js';
 import { canUseAgent, describePrincipal, hasRole } from '../../auth/principal.js';
@@ -235,11 +235,21 @@ export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecSer
     const agent = await findUsableAgent(prisma, String(req.params.agent), principalOf(res));
     if (!agent) throw new RexecError(ErrorCode.NotFound, 'no such agent');
     let finished = false;
+    // Backpressure: when the client does not keep up, the agent stops reading the command's
+    // output until the response has drained, instead of the relay buffering all of it.
+    let handle: ExecHandle | undefined;
+    let paused = false;
     const write = (ev: ExecEvent) => {
-      if (!res.writableEnded) res.write(JSON.stringify(ev) + '\n');
+      if (res.writableEnded || res.write(JSON.stringify(ev) + '\n') || paused) return;
+      paused = true;
+      handle?.flow(true);
+      res.once('drain', () => {
+        paused = false;
+        handle?.flow(false);
+      });
     };
     await audit.record({ actor: describePrincipal(principalOf(res)), action: 'exec.start', target: agent.name, ip: clientIp(req), details: { command: body.command ?? body.argv } });
-    const handle = await execs.start(agent, body, principalOf(res), {
+    handle = await execs.start(agent, body, principalOf(res), {
       started: ({ execId, pid }) => write({ type: 'started', execId, agentId: agent.id, pid }),
       output: (stream, data) => write({ type: 'output', stream, data: Buffer.from(data).toString('base64') }),
       finished: (result) => {
@@ -257,7 +267,7 @@ export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecSer
     res.setHeader('Cache-Control', 'no-store');
     res.flushHeaders();
     res.on('close', () => {
-      if (!finished) handle.kill();
+      if (!finished) handle?.kill();
     });
   });
 

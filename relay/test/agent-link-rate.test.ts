@@ -8,8 +8,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { CloseCode, FrameKind, PROTOCOL_VERSION, encodeFrame } from '@rexec/shared';
-import { TerminalClient, startRelay, waitUntil, type RelayProc } from './harness.js';
+import { CloseCode, FrameKind, encodeFrame } from '@rexec/shared';
+import { TerminalClient, connectRawAgent, startRelay, waitUntil, type RawAgentLink, type RelayProc } from './harness.js';
 
 let relay: RelayProc;
 before(async () => {
@@ -17,37 +17,19 @@ before(async () => {
 });
 after(() => relay.stop());
 
-/** A hand-driven agent: registers, says hello, answers shell_start, and sends what a test asks. */
-async function fakeAgent(name: string): Promise<{ ws: WebSocket; started: Promise<string>; closed: Promise<{ code: number; reason: string }> }> {
-  const res = await fetch(new URL('/api/agents/register', relay.url), {
-    method: 'POST',
-    headers: { authorization: `Bearer ${relay.apiToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name }),
-  });
-  assert.equal(res.status, 201, `register: ${res.status}`);
-  const reg = (await res.json()) as { agent: { id: string }; credential: string };
-  const ws = new WebSocket(`${relay.url.replace('http', 'ws')}/ws/agent/${reg.agent.id}`, { headers: { authorization: `Bearer ${reg.credential}` } });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  let onStart: (id: string) => void = () => {};
-  const started = new Promise<string>((resolve) => (onStart = resolve));
-  const welcomed = new Promise<void>((resolve) => {
-    ws.on('message', (data, isBinary) => {
+/** A raw agent link that answers shell_start, so that a viewer's terminal gets a session. */
+async function fakeAgent(name: string): Promise<RawAgentLink & { started: Promise<string> }> {
+  const link = await connectRawAgent(relay, name);
+  const started = new Promise<string>((resolve) => {
+    link.ws.on('message', (data, isBinary) => {
       if (isBinary) return;
       const msg = JSON.parse(data.toString()) as { type: string; sessionId?: string; cols?: number; rows?: number };
-      if (msg.type === 'hello') resolve();
-      if (msg.type === 'shell_start') {
-        ws.send(JSON.stringify({ type: 'shell_started', sessionId: msg.sessionId, pid: 1, cols: msg.cols, rows: msg.rows }));
-        onStart(msg.sessionId!);
-      }
+      if (msg.type !== 'shell_start') return;
+      link.ws.send(JSON.stringify({ type: 'shell_started', sessionId: msg.sessionId, pid: 1, cols: msg.cols, rows: msg.rows }));
+      resolve(msg.sessionId!);
     });
   });
-  ws.send(JSON.stringify({ type: 'hello', protocolVersions: [PROTOCOL_VERSION], agentId: reg.agent.id, name, hostname: 'fake', os: 'linux', arch: 'x64', shell: '/bin/sh', version: '0.0.0' }));
-  await welcomed;
-  return { ws, started, closed };
+  return { ...link, started };
 }
 
 test('thousands of small output frames a second keep the agent link open and all reach the viewer', { timeout: 60_000 }, async () => {

@@ -9,12 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { CloseCode, ErrorCode, FrameKind, LIMITS, PROTOCOL_VERSION, encodeFrame, type AgentView } from '@rexec/shared';
+import { CloseCode, ErrorCode, FrameKind, LIMITS, encodeFrame, type AgentView } from '@rexec/shared';
 import {
   AGENT_BIN,
   PG_ADMIN_URL,
   CLI_BIN,
   TerminalClient,
+  connectRawAgent,
   execViaApi,
   registerAgent,
   run,
@@ -211,13 +212,7 @@ describe(`end to end (${DB} database)`, () => {
   });
 
   test('malformed frames on the agent link get error replies and the link survives', async () => {
-    const reg = await relay.api<{ agent: AgentView; credential: string }>('POST', '/api/agents/register', { name: 'raw-1' });
-    const ws = new WebSocket(`${relay.url.replace('http', 'ws')}/ws/agent/${reg.body.agent.id}`, { headers: { Authorization: `Bearer ${reg.body.credential}` } });
-    const got: Record<string, unknown>[] = [];
-    ws.on('message', (d, bin) => !bin && got.push(JSON.parse(d.toString())));
-    await new Promise((r, j) => ws.once('open', r).once('error', j));
-    ws.send(JSON.stringify({ type: 'hello', protocolVersions: [PROTOCOL_VERSION], agentId: reg.body.agent.id, name: 'raw-1', hostname: 'h', os: 'o', arch: 'a', shell: '/bin/sh', version: 't' }));
-    await waitUntil('relay hello', () => got.find((m) => m.type === 'hello'));
+    const { agentId, ws, messages: got } = await connectRawAgent(relay, 'raw-1');
     ws.send('{garbage');
     ws.send(JSON.stringify({ type: 'rm_rf' }));
     ws.send(JSON.stringify({ type: 'exec_result', execId: 'x' }));
@@ -225,11 +220,11 @@ describe(`end to end (${DB} database)`, () => {
     ws.send(Buffer.from(encodeFrame(FrameKind.ShellOutput, 'nosuchsession', 0, new Uint8Array([65]))));
     await waitUntil('four errors', () => got.filter((m) => m.type === 'error').length >= 4);
     assert.deepEqual(got.filter((m) => m.type === 'error').map((m) => m.code), ['invalid_message', 'unknown_message', 'invalid_message', 'invalid_message']);
-    await waitForAgentStatus(relay, reg.body.agent.id, 'online');
+    await waitForAgentStatus(relay, agentId, 'online');
     await waitUntil('a ping after the garbage (link alive)', () => got.find((m) => m.type === 'ping'), 5000);
     assert.equal(ws.readyState, WebSocket.OPEN);
     ws.close();
-    await waitForAgentStatus(relay, reg.body.agent.id, 'offline');
+    await waitForAgentStatus(relay, agentId, 'offline');
   });
 
   test('an agent with a bad credential exits with a clear message instead of retrying', async () => {

@@ -20,6 +20,7 @@ import WebSocket from 'ws';
 import {
   BROWSER_AUTH_SUBPROTOCOL_PREFIX,
   BROWSER_SUBPROTOCOL,
+  PROTOCOL_VERSION,
   SESSION_DEFAULTS,
   SHARE_AUTH_SUBPROTOCOL_PREFIX,
   decodeFrame,
@@ -319,6 +320,31 @@ export interface StartAgentOptions {
   noWait?: boolean;
   /** Reuse an existing registration (config file) instead of registering. */
   configPath?: string;
+}
+
+/** A hand-driven agent link: registered through the API, connected, and (unless told not to) past hello. */
+export interface RawAgentLink {
+  agentId: string;
+  ws: WebSocket;
+  /** Every JSON message the relay sent, in order. */
+  messages: { type: string; [k: string]: unknown }[];
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+export async function connectRawAgent(relay: RelayProc, name: string, opts: { hello?: boolean } = {}): Promise<RawAgentLink> {
+  const reg = await relay.api<{ agent: AgentView; credential: string }>('POST', '/api/agents/register', { name });
+  if (reg.status !== 201) throw new Error(`register ${name}: HTTP ${reg.status}`);
+  const agentId = reg.body.agent.id;
+  const ws = new WebSocket(`${relay.url.replace('http', 'ws')}/ws/agent/${agentId}`, { headers: { Authorization: `Bearer ${reg.body.credential}` } });
+  const messages: RawAgentLink['messages'] = [];
+  ws.on('message', (d, isBinary) => !isBinary && messages.push(JSON.parse(d.toString())));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  if (opts.hello !== false) {
+    ws.send(JSON.stringify({ type: 'hello', protocolVersions: [PROTOCOL_VERSION], agentId, name, hostname: 'raw', os: 'linux', arch: 'x64', shell: '/bin/sh', version: 'test' }));
+    await waitUntil('the relay hello', () => messages.find((m) => m.type === 'hello'));
+  }
+  return { agentId, ws, messages, closed };
 }
 
 export function registerAgent(relay: RelayProc, name: string, configPath: string, tags: string[] = []): { status: number | null; stdout: string; stderr: string } {

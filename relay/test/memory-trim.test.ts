@@ -44,15 +44,17 @@ test('the trimmer trims at its first look, then only after the resident size gre
   const calls: number[] = [];
   const trimmer = new MemoryTrimmer({ intervalMs: 1000, growthBytes: 2 * MiB, rssBytes: () => rss, trim: () => (calls.push(rss), (rss -= 10 * MiB), true) });
   assert.equal(trimmer.tick(), true, 'the first look trims');
-  assert.deepEqual(trimmer.stats, { trims: 1, releasedBytes: 10 * MiB });
-  rss += 1.5 * MiB; // 91.5: below 90 + 2
+  rss += 1.5 * MiB; // 91.5: below the size after the trim (90) + 2
   assert.equal(trimmer.tick(), false, 'small growth does not trim');
-  rss -= 3 * MiB; // 88.5: the baseline follows it down
+  rss += 1 * MiB; // 92.5: counted from the size after the trim, not the 100 before it
+  assert.equal(trimmer.tick(), true, 'growth past the threshold over the size after the last trim trims');
+  rss += 1.5 * MiB; // 84 (82.5 after that trim)
+  assert.equal(trimmer.tick(), false, 'small growth does not trim');
+  rss -= 3 * MiB; // 81: the baseline follows it down
   assert.equal(trimmer.tick(), false, 'shrinking does not trim');
-  rss += 2.5 * MiB; // 91: 2.5 MiB over the lowest seen
+  rss += 2.5 * MiB; // 83.5: 2.5 MiB over the lowest seen
   assert.equal(trimmer.tick(), true, 'growth past the threshold over the lowest size trims');
-  assert.deepEqual(calls, [100 * MiB, 91 * MiB]);
-  assert.equal(trimmer.stats.trims, 2);
+  assert.deepEqual(calls, [100 * MiB, 92.5 * MiB, 83.5 * MiB], 'trimmed exactly at these sizes');
   assert.throws(() => new MemoryTrimmer({ intervalMs: 0, rssBytes: () => 0, trim: () => false }), /intervalMs/);
 });
 

@@ -57,6 +57,8 @@ interface StreamState {
   kind: FrameKind;
   offset: number;
   ended: boolean;
+  /** The pipe, once the command runs. */
+  pipe?: NodeJS.ReadableStream;
   /** The link is backed up (the flow gate paused this stream). */
   linkPaused: boolean;
 }
@@ -149,7 +151,6 @@ class RunningExec {
   private readonly timers = new TimerSet();
   /** The relay's client is behind (exec_flow); cleared when the exec is terminated. */
   private clientPaused = false;
-  private readonly pipes: { stream: NodeJS.ReadableStream; state: StreamState }[] = [];
 
   constructor(
     private readonly msg: ExecMessage,
@@ -215,29 +216,25 @@ class RunningExec {
   }
 
   /** Reads a pipe unless the link or the relay's client is backed up. */
-  private sync(stream: NodeJS.ReadableStream, state: StreamState): void {
-    if (state.linkPaused || this.clientPaused) stream.pause();
-    else stream.resume();
+  private sync(state: StreamState): void {
+    if (state.linkPaused || this.clientPaused) state.pipe?.pause();
+    else state.pipe?.resume();
   }
 
   setClientPaused(paused: boolean): void {
     if (paused && this.groupSettled !== undefined) return; // terminating: its output must drain
     this.clientPaused = paused;
-    for (const p of this.pipes) this.sync(p.stream, p.state);
+    this.sync(this.streams.stdout);
+    this.sync(this.streams.stderr);
   }
 
   private pipe(stream: NodeJS.ReadableStream, state: StreamState): void {
-    this.pipes.push({ stream, state });
-    const sub = this.opts.gate.add({
-      pause: () => {
-        state.linkPaused = true;
-        this.sync(stream, state);
-      },
-      resume: () => {
-        state.linkPaused = false;
-        this.sync(stream, state);
-      },
-    });
+    state.pipe = stream;
+    const linkPaused = (paused: boolean) => () => {
+      state.linkPaused = paused;
+      this.sync(state);
+    };
+    const sub = this.opts.gate.add({ pause: linkPaused(true), resume: linkPaused(false) });
     const ended = () => {
       if (state.ended) return;
       state.ended = true;

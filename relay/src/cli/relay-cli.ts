@@ -52,12 +52,16 @@ function printTokens(tokens: TokenView[]): void {
   );
 }
 
-/** Trims malloc's free memory every `intervalMs` (src/memory/trimmer.ts); 0 turns it off. */
-function startMemoryTrimming(intervalMs: number): { trimmer: MemoryTrimmer | null } | { unavailable: string } {
-  if (intervalMs === 0) return { trimmer: null };
+/**
+ * Trims malloc's free memory every `intervalMs` (src/memory/trimmer.ts); 0 turns it off. Returns
+ * why it cannot, when the addon is missing.
+ */
+function startMemoryTrimming(intervalMs: number): string | null {
+  if (intervalMs === 0) return null;
   const malloc = loadMallocTrim();
-  if ('unavailable' in malloc) return malloc;
-  return { trimmer: new MemoryTrimmer({ trim: malloc.trim, rssBytes: () => process.memoryUsage.rss(), intervalMs }).start() };
+  if ('unavailable' in malloc) return malloc.unavailable;
+  new MemoryTrimmer({ trim: malloc.trim, rssBytes: () => process.memoryUsage.rss(), intervalMs }).start();
+  return null;
 }
 
 export function buildRelayProgram(): Command {
@@ -96,14 +100,14 @@ export function buildRelayProgram(): Command {
         stopping = true;
         void (relay?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
       };
-      const trimming = startMemoryTrimming(cfg.memoryTrimMs);
+      const noTrimming = startMemoryTrimming(cfg.memoryTrimMs);
       try {
         relay = await startRelay(cfg, { onDatabaseLost });
       } catch (err) {
         fail(`could not start: ${(err as Error).message}`);
       }
       log.info('relay listening', { url: relay.url, database: relay.db.kind, dataDir: cfg.dataDir });
-      if ('unavailable' in trimming) log.warn('freed memory is not given back to the system', { reason: trimming.unavailable });
+      if (noTrimming) log.warn('freed memory is not given back to the system', { reason: noTrimming });
       if (relay.initialAdmin) {
         console.log(
           [

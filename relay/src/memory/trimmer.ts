@@ -19,32 +19,20 @@ export interface TrimmerOptions {
   growthBytes?: number;
 }
 
-export interface TrimmerStats {
-  trims: number;
-  /** Sum over trims of the resident size before minus after. */
-  releasedBytes: number;
-}
-
 export const DEFAULT_TRIM_GROWTH_BYTES = 1024 * 1024;
 
 export class MemoryTrimmer {
   private timer: NodeJS.Timeout | undefined;
   /** Resident size right after the last trim (or the lowest seen since); null before the first. */
   private baseline: number | null = null;
-  readonly stats: TrimmerStats = { trims: 0, releasedBytes: 0 };
 
   constructor(private readonly opts: TrimmerOptions) {
     if (!(opts.intervalMs > 0)) throw new Error('intervalMs must be positive');
   }
 
-  start(): this {
+  /** Looks every intervalMs for as long as the process runs (the timer does not keep it alive). */
+  start(): void {
     this.timer ??= setInterval(() => this.tick(), this.opts.intervalMs).unref();
-    return this;
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
   }
 
   /** One look; trims if the resident size grew enough. Returns whether it trimmed. */
@@ -55,10 +43,7 @@ export class MemoryTrimmer {
       return false;
     }
     this.opts.trim();
-    const after = this.opts.rssBytes();
-    this.stats.trims++;
-    this.stats.releasedBytes += Math.max(0, before - after);
-    this.baseline = after;
+    this.baseline = this.opts.rssBytes();
     return true;
   }
 }

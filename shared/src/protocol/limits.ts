@@ -55,7 +55,7 @@ export const LIMITS = {
    * apart from its control messages. Their volume is paced by flow control (windows and
    * acknowledgements), not by this bucket, which only stops a runaway agent: an agent with many
    * busy terminals legitimately sends thousands a second (each session flushes small output
-   * every few milliseconds, and large output in frames of up to 64 KiB).
+   * every few milliseconds, and large output in frames of up to 32 KiB).
    */
   agentFramesPerSecond: 20_000,
   agentFrameBurst: 40_000,

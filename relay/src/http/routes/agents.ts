@@ -238,15 +238,12 @@ export function agentsRouter(prisma: PrismaClient, hub: AgentHub, execs: ExecSer
     // Backpressure: when the client does not keep up, the agent stops reading the command's
     // output until the response has drained, instead of the relay buffering all of it.
     let handle: ExecHandle | undefined;
-    let paused = false;
     const write = (ev: ExecEvent) => {
-      if (res.writableEnded || res.write(JSON.stringify(ev) + '\n') || paused) return;
-      paused = true;
+      if (res.writableEnded) return;
+      const waiting = res.writableNeedDrain; // paused already, until the drain
+      if (res.write(JSON.stringify(ev) + '\n') || waiting) return;
       handle?.flow(true);
-      res.once('drain', () => {
-        paused = false;
-        handle?.flow(false);
-      });
+      res.once('drain', () => handle?.flow(false));
     };
     await audit.record({ actor: describePrincipal(principalOf(res)), action: 'exec.start', target: agent.name, ip: clientIp(req), details: { command: body.command ?? body.argv } });
     handle = await execs.start(agent, body, principalOf(res), {

@@ -1,5 +1,6 @@
 /**
- * Gives memory that malloc holds free back to the kernel, a second after it appeared.
+ * Gives memory that malloc holds free back to the kernel, a second after it appeared (the relay
+ * also looks once as soon as it listens, for what start-up freed).
  *
  * glibc returns freed memory only from the top of its heap. In the relay, V8's compiler and the
  * socket buffers of busy terminals free memory in the middle of it, which the process then keeps:

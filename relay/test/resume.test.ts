@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { CloseCode, ErrorCode, type NudgeResponse, type SessionRecent, type SessionView } from '@rexec/shared';
+import { spawnPty } from '../../agent/dist/sessions/pty.js';
+import { RESTORE_LOCAL_TERMINAL } from '../src/cli/terminal-session.js';
 import { CLI_BIN, TerminalClient, run, startAgent, startRelay, tempDir, waitForAgentStatus, waitUntil, type AgentProc, type RelayProc } from './harness.js';
 
 /** Every line of `seq 1 N` exactly once and in order, whatever else the terminal printed. */
@@ -152,6 +154,69 @@ describe('resumable terminal sessions', () => {
     await waitUntil('tail to see it too', () => /still-here-8/.test(tailOut));
     t.send({ type: 'shell_stop' });
     assert.equal(await tailExit, 0, 'tail ends when the session ends');
+  });
+
+  test('rexec shell opens a new session, detaches with Ctrl-] leaving it running, and exits with the shell status', async () => {
+    const env = { ...process.env, REXEC_HOST: relay.url, REXEC_TOKEN: relay.apiToken, REXEC_CLI_CONFIG: path.join(tempDir('cli'), 'cli.json') };
+    const shell = (): { out: () => string; err: () => string; stdin: NodeJS.WritableStream; exit: Promise<number | null> } => {
+      const p = spawn(process.execPath, [CLI_BIN, 'shell', '--agent', 'keeper'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d: Buffer) => (out += d));
+      p.stderr.on('data', (d: Buffer) => (err += d));
+      return { out: () => out, err: () => err, stdin: p.stdin, exit: new Promise((r) => p.on('exit', (c) => r(c))) };
+    };
+
+    const first = shell();
+    const sessionId = (await waitUntil('the session id on stderr', () => /session (\S+) on keeper/.exec(first.err())?.[1]))!;
+    first.stdin.write('echo from-shell-$((6*7))\r');
+    await waitUntil('the shell to answer', () => /from-shell-42/.test(first.out()));
+    const listed = await relay.api<{ sessions: SessionView[] }>('GET', '/api/agents/keeper/sessions');
+    const mine = listed.body.sessions.find((x) => x.id === sessionId);
+    assert.ok(mine, `the new session ${sessionId} is listed`);
+    assert.equal(mine.openedBy, 'token:harness');
+    first.stdin.write('sleep 0.3; echo after-detach-$((7*7))\r\x1d');
+    assert.equal(await first.exit, 0, first.err());
+    assert.match(first.err(), new RegExp(`detached from ${sessionId}; it keeps running`));
+    // It kept running: what the shell printed after the detach is there for the next viewer.
+    const t = await TerminalClient.open(relay, 'keeper', { start: false });
+    t.send({ type: 'shell_attach', sessionId, offset: 0 });
+    await t.waitFor(/after-detach-49/);
+    t.send({ type: 'shell_stop' });
+    await t.waitClosed();
+
+    const second = shell();
+    await waitUntil('a second session', () => /session \S+ on keeper/.test(second.err()));
+    second.stdin.write('exit 3\r');
+    assert.equal(await second.exit, 3, `rexec shell exits with the shell's status: ${second.err()}`);
+    assert.match(second.err(), /session ended \(exit 3\)/);
+
+    const offline = await run(CLI_BIN, ['shell', '--agent', 'nobody-here'], env as Record<string, string>);
+    assert.notEqual(offline.status, 0, 'an unknown agent fails');
+    assert.match(offline.stderr, /nobody-here|not found|no such agent/i);
+  });
+
+  test('rexec shell in a real terminal: its size and resizes reach the shell, and a detach restores the local terminal', async () => {
+    const env = { ...process.env, REXEC_HOST: relay.url, REXEC_TOKEN: relay.apiToken, REXEC_CLI_CONFIG: path.join(tempDir('cli'), 'cli.json'), TERM: 'xterm-256color' } as Record<string, string>;
+    const local = spawnPty(process.execPath, [CLI_BIN, 'shell', '--agent', 'keeper'], { cols: 100, rows: 30, cwd: '/', env });
+    let seen = '';
+    local.onData((d) => (seen += d.toString('utf8')));
+    const exit = new Promise<number | null>((r) => local.onExit((e) => r(e.exitCode)));
+    await waitUntil('the session to start', () => /session \S+ on keeper/.test(seen));
+    local.write('stty size\r');
+    await waitUntil('the shell at the local size', () => /\r30 100\r/.test(seen), 5000);
+    local.resize(120, 40);
+    await new Promise((r) => setTimeout(r, 300));
+    local.write('stty size\r');
+    await waitUntil('the shell at the new size', () => /\r40 120\r/.test(seen), 5000);
+    // A program switches on the alternate screen and bracketed paste, as vim does; then detach.
+    local.write("printf '\\033[?1049h\\033[?2004hALT-%s' $((5*5))\r");
+    await waitUntil('the program output', () => seen.includes('\x1b[?1049h\x1b[?2004hALT-25'), 5000);
+    local.write('\x1d');
+    assert.equal(await exit, 0, seen.slice(-300));
+    const tail = seen.slice(seen.lastIndexOf('ALT-25'));
+    assert.ok(tail.includes(RESTORE_LOCAL_TERMINAL), `the local terminal is restored after the detach: ${JSON.stringify(tail)}`);
+    assert.match(tail, /detached from \S+; it keeps running/);
   });
 
   test('recent output, idle time and nudge: at once, once quiet, timing out on a busy session', async () => {

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import { Command } from 'commander';
 import type { AgentView, MeResponse, NudgeResponse, SessionRecent, SessionView } from '@rexec/shared';
-import { attachSession, type SessionEnd } from './terminal-session.js';
+import { RESTORE_LOCAL_TERMINAL, attachSession, type SessionEnd } from './terminal-session.js';
 import { ApiClient, ApiError } from './api-client.js';
 import { loadCliConfig, saveCliConfig } from './cli-config.js';
 import { ago, client, EXIT, fail, table } from './cli-util.js';
@@ -124,15 +124,36 @@ ${EXIT.error} when the command could not run (agent offline, not found, relay er
       }
     });
 
-  const endWith = (end: SessionEnd, detachedText: string): never => {
+  /** Exits: 0 once detached; when the session ended, 0 or (`shellStatus`) with the shell's status. */
+  const endWith = (end: SessionEnd, detachedText: string, shellStatus = false): never => {
     if (end.kind === 'error') fail(end.message);
     if (end.kind === 'detached') {
       process.stderr.write(`\r\n${detachedText}\n`);
       process.exit(0);
     }
     process.stderr.write(`\r\n[rexec: session ended${end.signal ? ` by ${end.signal}` : end.exitCode !== null ? ` (exit ${end.exitCode})` : ''}]\n`);
-    process.exit(0);
+    if (!shellStatus) process.exit(0);
+    // As ssh does: the shell's exit code, 128 + the signal's number if a signal ended it.
+    const signal = end.signal ? os.constants.signals[end.signal as NodeJS.Signals] : undefined;
+    process.exit(end.exitCode ?? (signal ? 128 + signal : 1));
   };
+  const reattachHint = (sessionId: string, agent: string) => `[rexec: detached from ${sessionId}; it keeps running. rexec attach ${sessionId} --agent ${agent} to return]`;
+
+  program
+    .command('shell')
+    .description("Open a new terminal on an agent at this terminal's size; Ctrl-] detaches and leaves it running. Exits with the shell's status")
+    .requiredOption('-a, --agent <name>', 'agent name or id')
+    .action(async (opts) => {
+      const c = loadCliConfig();
+      if (!c) fail('not logged in: run `rexec login --host URL --token TOKEN`', EXIT.usage);
+      let sessionId = '';
+      const onStarted = (id: string) => {
+        sessionId = id;
+        process.stderr.write(`[rexec: session ${id} on ${opts.agent}; Ctrl-] detaches and leaves it running]\r\n`);
+      };
+      const end = await attachSession({ host: c.host, token: c.token, agent: opts.agent, out: process.stdout, input: process.stdin, onStarted });
+      endWith(end, reattachHint(sessionId, opts.agent), true);
+    });
 
   program
     .command('tail')
@@ -142,7 +163,10 @@ ${EXIT.error} when the command could not run (agent offline, not found, relay er
     .action(async (sessionId: string, opts) => {
       const c = loadCliConfig();
       if (!c) fail('not logged in: run `rexec login --host URL --token TOKEN`', EXIT.usage);
-      process.on('SIGINT', () => process.exit(0));
+      process.on('SIGINT', () => {
+        if (process.stdout.isTTY) process.stdout.write(RESTORE_LOCAL_TERMINAL);
+        process.exit(0);
+      });
       endWith(await attachSession({ host: c.host, token: c.token, agent: opts.agent, sessionId, out: process.stdout }), '');
     });
 
@@ -155,7 +179,7 @@ ${EXIT.error} when the command could not run (agent offline, not found, relay er
       const c = loadCliConfig();
       if (!c) fail('not logged in: run `rexec login --host URL --token TOKEN`', EXIT.usage);
       const end = await attachSession({ host: c.host, token: c.token, agent: opts.agent, sessionId, out: process.stdout, input: process.stdin, snapshot: true });
-      endWith(end, `[rexec: detached from ${sessionId}; it keeps running. rexec attach ${sessionId} --agent ${opts.agent} to return]`);
+      endWith(end, reattachHint(sessionId, opts.agent));
     });
 
   program

@@ -1,12 +1,14 @@
 /**
- * The CLI's view of one terminal session (`rexec attach`, `rexec tail`): the browser protocol
- * over a WebSocket with the API token in the Authorization header. It attaches from offset 0
- * (the agent's buffer is replayed) or, with `snapshot`, from a screen snapshot, writes output as it comes, acknowledges what it wrote (flow
- * control), and resolves with how the session ended or that the user detached.
+ * The CLI's view of one terminal session (`rexec shell`, `rexec attach`, `rexec tail`): the
+ * browser protocol over a WebSocket with the API token in the Authorization header. It starts a
+ * new shell at the local terminal's size, or attaches from offset 0 (the agent's buffer is
+ * replayed) or, with `snapshot`, from a screen snapshot; writes output as it comes, acknowledges
+ * what it wrote (flow control), and resolves with how the session ended or that the user detached.
  */
 import WebSocket from 'ws';
 import {
   CloseCode,
+  LIMITS,
   SESSION_DEFAULTS,
   closeCodeName,
   decodeFrame,
@@ -26,7 +28,9 @@ export interface AttachOptions {
   host: string;
   token: string;
   agent: string;
-  sessionId: string;
+  /** The session to attach to; without it a new shell is started (`onStarted` gets its id). */
+  sessionId?: string;
+  onStarted?: (sessionId: string) => void;
   /** Where output goes. */
   out: NodeJS.WritableStream;
   /** Interactive: forward this stream as input (raw mode if it is a TTY); Ctrl-] detaches. */
@@ -37,6 +41,12 @@ export interface AttachOptions {
 
 const RELAY_TYPES = messageTypes(relayToClientSchema);
 export const DETACH_KEY = '\x1d'; // Ctrl-]
+/**
+ * What a program in the session may have switched on in the local terminal, switched off again
+ * when the CLI lets go (as tmux does on detach): the alternate screen (back to what was there),
+ * application cursor keys and keypad, bracketed paste, mouse reporting, a hidden cursor, colours.
+ */
+export const RESTORE_LOCAL_TERMINAL = '\x1b[?1049l\x1b[?1l\x1b>\x1b[?2004l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?25h\x1b[0m';
 
 export function attachSession(o: AttachOptions): Promise<SessionEnd> {
   return new Promise((resolve) => {
@@ -56,6 +66,7 @@ export function attachSession(o: AttachOptions): Promise<SessionEnd> {
         o.input.pause();
       }
       process.off('SIGWINCH', onResize);
+      if ((o.out as NodeJS.WriteStream).isTTY) o.out.write(RESTORE_LOCAL_TERMINAL);
       if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'detached');
       resolve(end);
     };
@@ -68,8 +79,18 @@ export function attachSession(o: AttachOptions): Promise<SessionEnd> {
       if (k >= 0) finish({ kind: 'detached' });
     };
     const onResize = () => {
-      const out = o.out as NodeJS.WriteStream;
-      if (out.columns && out.rows) send({ type: 'shell_resize', cols: out.columns, rows: out.rows });
+      const size = localSize(o.out);
+      if (size) send({ type: 'shell_resize', ...size });
+    };
+    /** Output before `outputBytes` is a replay; from now on the user types into the session. */
+    const live = (outputBytes: number) => {
+      replayEnd = outputBytes;
+      if (!o.input) return;
+      if (o.input.isTTY) o.input.setRawMode(true);
+      o.input.on('data', onInput);
+      o.input.resume();
+      process.on('SIGWINCH', onResize);
+      onResize();
     };
 
     ws.on('message', (data, isBinary) => {
@@ -92,23 +113,20 @@ export function attachSession(o: AttachOptions): Promise<SessionEnd> {
       if (!r.ok) return;
       const m = r.message;
       // Without input (rexec tail) the socket only watches: it joins read-only.
-      if (m.type === 'hello') send({ type: 'shell_attach', sessionId: o.sessionId, offset: 0, ...(o.input ? {} : { readOnly: true }), ...(o.snapshot ? { snapshot: true } : {}) });
-      else if (m.type === 'shell_snapshot') {
+      if (m.type === 'hello') {
+        if (o.sessionId === undefined) send({ type: 'shell_start', ...(localSize(o.out) ?? { cols: 80, rows: 24 }) });
+        else send({ type: 'shell_attach', sessionId: o.sessionId, offset: 0, ...(o.input ? {} : { readOnly: true }), ...(o.snapshot ? { snapshot: true } : {}) });
+      } else if (m.type === 'shell_started') {
+        o.onStarted?.(m.sessionId);
+        live(0);
+      } else if (m.type === 'shell_snapshot') {
         // The screen as of m.offset; output continues from there. Queries in it are not answered
         // (replayEnd covers it until shell_attached moves it on).
         nextOffset = acked = m.offset;
         replayEnd = Math.max(replayEnd, m.offset);
         o.out.write(Buffer.from(m.data, 'base64'));
-      } else if (m.type === 'shell_attached') {
-        replayEnd = m.outputBytes;
-        if (o.input) {
-          if (o.input.isTTY) o.input.setRawMode(true);
-          o.input.on('data', onInput);
-          o.input.resume();
-          process.on('SIGWINCH', onResize);
-          onResize();
-        }
-      } else if (m.type === 'shell_stopped') finish({ kind: 'exited', exitCode: m.exitCode, signal: m.signal });
+      } else if (m.type === 'shell_attached') live(m.outputBytes);
+      else if (m.type === 'shell_stopped') finish({ kind: 'exited', exitCode: m.exitCode, signal: m.signal });
       else if (m.type === 'error') finish({ kind: 'error', message: m.message });
     });
     ws.on('unexpected-response', (_req, res) => {
@@ -130,4 +148,12 @@ export function attachSession(o: AttachOptions): Promise<SessionEnd> {
       finish({ kind: 'error', message: `connection closed (${closeCodeName(code)}${reason.length ? `: ${reason}` : ''})` });
     });
   });
+}
+
+/** The local terminal's size, within the protocol's bounds; undefined when output is not a terminal. */
+function localSize(out: NodeJS.WritableStream): { cols: number; rows: number } | undefined {
+  const { columns, rows } = out as NodeJS.WriteStream;
+  if (!columns || !rows) return undefined;
+  const clamp = (n: number, min: number, max: number) => Math.min(max, Math.max(min, n));
+  return { cols: clamp(columns, LIMITS.minCols, LIMITS.maxCols), rows: clamp(rows, LIMITS.minRows, LIMITS.maxRows) };
 }

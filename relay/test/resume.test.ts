@@ -303,6 +303,37 @@ describe('resume across a relay crash', () => {
     await t.waitFor(new RegExp(`same-pid-${pid}`));
     t.send({ type: 'shell_stop' });
   });
+  test('rexec shell and rexec tail ride out a relay SIGKILL and restart: they reconnect by themselves and nothing is lost or doubled', async () => {
+    const env = { ...process.env, REXEC_HOST: relay.url, REXEC_TOKEN: relay.apiToken, REXEC_CLI_CONFIG: path.join(tempDir('cli'), 'cli.json') };
+    const cli = (args: string[]) => {
+      const p = spawn(process.execPath, [CLI_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const io = { out: '', err: '' };
+      p.stdout.on('data', (d: Buffer) => (io.out += d));
+      p.stderr.on('data', (d: Buffer) => (io.err += d));
+      return { io, stdin: p.stdin, exit: new Promise<number | null>((r) => p.on('exit', (c) => r(c))) };
+    };
+    const shell = cli(['shell', '--agent', 'survivor']);
+    const sessionId = (await waitUntil('the session id', () => /session (\S+) on survivor/.exec(shell.io.err)?.[1]))!;
+    const tail = cli(['tail', sessionId, '--agent', 'survivor']);
+    shell.stdin.write('echo ready-$((3*3))\r');
+    await waitUntil('rexec tail to follow', () => /ready-9/.test(tail.io.out));
+    shell.stdin.write('seq 1 100000; echo seq-$((2+2))-done\r');
+    await waitUntil('output under way', () => shell.io.out.length > 150_000, 20_000, 5);
+    await relay.kill();
+    await relay.restart();
+    await waitUntil('the shell client to reconnect', () => /\[rexec: reconnected\]/.test(shell.io.err), 30_000);
+    await waitUntil('the whole sequence in rexec shell', () => /seq-4-done/.test(shell.io.out), 60_000);
+    await waitUntil('the whole sequence in rexec tail', () => /seq-4-done/.test(tail.io.out), 30_000);
+    assert.match(shell.io.err, /connection lost; reconnecting/);
+    assert.match(tail.io.err, /reconnecting \(Ctrl-C to give up\)/);
+    assertSeq(shell.io.out, 100_000);
+    assertSeq(tail.io.out, 100_000);
+    // Still the same live session: typing after the reconnection reaches the shell.
+    shell.stdin.write('exit 5\r');
+    assert.equal(await shell.exit, 5, shell.io.err);
+    assert.equal(await tail.exit, 0, tail.io.err);
+  });
+
   test('sessions an agent no longer holds after its restart are reported ended, not listed', async () => {
     const t = await TerminalClient.open(relay, 'survivor');
     const sessionId = t.sessionId!;

@@ -39,11 +39,12 @@ test('a missing addon is reported, not thrown', () => {
   assert.ok('unavailable' in malloc && /not built/.test(malloc.unavailable), `says why: ${JSON.stringify(malloc)}`);
 });
 
-test('the trimmer trims at its first look, then only after the resident size grew by the threshold', () => {
+test('the trimmer trims as soon as it starts, then only after the resident size grew by the threshold', () => {
   let rss = 100 * MiB;
   const calls: number[] = [];
   const trimmer = new MemoryTrimmer({ intervalMs: 1000, growthBytes: 2 * MiB, rssBytes: () => rss, trim: () => (calls.push(rss), (rss -= 10 * MiB), true) });
-  assert.equal(trimmer.tick(), true, 'the first look trims');
+  trimmer.start();
+  assert.deepEqual(calls, [100 * MiB], 'start looks at once, and the first look trims');
   rss += 1.5 * MiB; // 91.5: below the size after the trim (90) + 2
   assert.equal(trimmer.tick(), false, 'small growth does not trim');
   rss += 1 * MiB; // 92.5: counted from the size after the trim, not the 100 before it

@@ -193,7 +193,7 @@ describe('resumable terminal sessions', () => {
 
     const offline = await run(CLI_BIN, ['shell', '--agent', 'nobody-here'], env as Record<string, string>);
     assert.notEqual(offline.status, 0, 'an unknown agent fails');
-    assert.match(offline.stderr, /nobody-here|not found|no such agent/i);
+    assert.match(offline.stderr, /rexec: no such agent/);
   });
 
   test('rexec shell in a real terminal: its size and resizes reach the shell, and a detach restores the local terminal', async () => {
@@ -332,6 +332,26 @@ describe('resume across a relay crash', () => {
     shell.stdin.write('exit 5\r');
     assert.equal(await shell.exit, 5, shell.io.err);
     assert.equal(await tail.exit, 0, tail.io.err);
+  });
+
+  test('rexec shell rides out an agent restart: offline, then reconnected to the same shell', async () => {
+    const env = { ...process.env, REXEC_HOST: relay.url, REXEC_TOKEN: relay.apiToken, REXEC_CLI_CONFIG: path.join(tempDir('cli'), 'cli.json') };
+    const p = spawn(process.execPath, [CLI_BIN, 'shell', '--agent', 'survivor'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const io = { out: '', err: '' };
+    p.stdout.on('data', (d: Buffer) => (io.out += d));
+    p.stderr.on('data', (d: Buffer) => (io.err += d));
+    const exit = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+    await waitUntil('the session', () => /session \S+ on survivor/.test(io.err));
+    p.stdin.write('echo pid-$$\r');
+    const pid = (await waitUntil('the shell pid', () => /pid-(\d+)/.exec(io.out)))[1];
+    await agent.stop({ keepSessions: true });
+    await waitUntil('the CLI to see the agent go', () => /the agent is offline; reconnecting/.test(io.err), 15_000);
+    agent = await startAgent(relay, { name: 'survivor', configPath: agent.configPath });
+    await waitUntil('the CLI to reconnect', () => /\[rexec: reconnected\]/.test(io.err), 30_000);
+    p.stdin.write('echo same-pid-$$\r');
+    await waitUntil('the same shell', () => new RegExp(`same-pid-${pid}`).test(io.out), 10_000);
+    p.stdin.write('exit 0\r');
+    assert.equal(await exit, 0, io.err);
   });
 
   test('sessions an agent no longer holds after its restart are reported ended, not listed', async () => {

@@ -53,16 +53,15 @@ function printTokens(tokens: TokenView[]): void {
 }
 
 /**
- * Trims malloc's free memory every `intervalMs` (src/memory/trimmer.ts); 0 turns it off (null).
- * Returns why it cannot when the addon is missing.
+ * Trims malloc's free memory now and then every `intervalMs` (src/memory/trimmer.ts); 0 turns it
+ * off. Returns why it cannot, when the addon is missing.
  */
-function startMemoryTrimming(intervalMs: number): MemoryTrimmer | { unavailable: string } | null {
+function startMemoryTrimming(intervalMs: number): string | null {
   if (intervalMs === 0) return null;
   const malloc = loadMallocTrim();
-  if ('unavailable' in malloc) return malloc;
-  const trimmer = new MemoryTrimmer({ trim: malloc.trim, rssBytes: () => process.memoryUsage.rss(), intervalMs });
-  trimmer.start();
-  return trimmer;
+  if ('unavailable' in malloc) return malloc.unavailable;
+  new MemoryTrimmer({ trim: malloc.trim, rssBytes: () => process.memoryUsage.rss(), intervalMs }).start();
+  return null;
 }
 
 export function buildRelayProgram(): Command {
@@ -101,16 +100,15 @@ export function buildRelayProgram(): Command {
         stopping = true;
         void (relay?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
       };
-      const trimming = startMemoryTrimming(cfg.memoryTrimMs);
       try {
         relay = await startRelay(cfg, { onDatabaseLost });
       } catch (err) {
         fail(`could not start: ${(err as Error).message}`);
       }
       log.info('relay listening', { url: relay.url, database: relay.db.kind, dataDir: cfg.dataDir });
-      if (trimming && 'unavailable' in trimming) log.warn('freed memory is not given back to the system', { reason: trimming.unavailable });
-      // What start-up freed (the compiler's zones, migrations) goes back now, not a tick later.
-      else trimming?.tick();
+      // Started once listening: what start-up freed (the compiler's zones, migrations) goes back at once.
+      const noTrimming = startMemoryTrimming(cfg.memoryTrimMs);
+      if (noTrimming) log.warn('freed memory is not given back to the system', { reason: noTrimming });
       if (relay.initialAdmin) {
         console.log(
           [

@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import {
   CloseCode,
   ErrorCode,
+  FINAL_VIEWER_CLOSE_CODES,
   LIMITS,
   backoffDelay,
   SESSION_DEFAULTS,
@@ -51,9 +52,6 @@ export const DETACH_KEY = '\x1d'; // Ctrl-]
  * application cursor keys and keypad, bracketed paste, mouse reporting, a hidden cursor, colours.
  */
 export const RESTORE_LOCAL_TERMINAL = '\x1b[?1049l\x1b[?1l\x1b>\x1b[?2004l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?25h\x1b[0m';
-
-/** Closes after which the session is still there to resume: network drops, relay restarts, agent blips. */
-const RESUMABLE_CLOSES: ReadonlySet<number> = new Set([1001, 1005, 1006, 1011, 1012, 1013, CloseCode.AgentOffline, CloseCode.DeadLink, CloseCode.InternalError]);
 
 export function attachSession(o: AttachOptions): Promise<SessionEnd> {
   return new Promise((resolve) => {
@@ -190,7 +188,7 @@ export function attachSession(o: AttachOptions): Promise<SessionEnd> {
         if (ended || settled) return;
         if (code === CloseCode.SessionEnded) return finish({ kind: 'exited', exitCode: null, signal: null });
         const why = `connection closed (${closeCodeName(code)}${reason.length ? `: ${reason}` : ''})`;
-        if (attached && RESUMABLE_CLOSES.has(code)) return reconnect(code === CloseCode.AgentOffline ? 'the agent is offline' : code === 1001 ? 'the relay is restarting' : 'connection lost');
+        if (attached && !FINAL_VIEWER_CLOSE_CODES.has(code)) return reconnect(code === CloseCode.AgentOffline ? 'the agent is offline' : code === 1001 ? 'the relay is restarting' : 'connection lost');
         finish({ kind: 'error', message: why });
       });
     }

@@ -1,6 +1,6 @@
 /**
- * Gives memory that malloc holds free back to the kernel, a second after it appeared (the relay
- * also looks once as soon as it listens, for what start-up freed).
+ * Gives memory that malloc holds free back to the kernel, a second after it appeared. The relay
+ * starts it once it listens, so what start-up freed goes back at once.
  *
  * glibc returns freed memory only from the top of its heap. In the relay, V8's compiler and the
  * socket buffers of busy terminals free memory in the middle of it, which the process then keeps:
@@ -31,9 +31,11 @@ export class MemoryTrimmer {
     if (!(opts.intervalMs > 0)) throw new Error('intervalMs must be positive');
   }
 
-  /** Looks every intervalMs for as long as the process runs (the timer does not keep it alive). */
+  /** Looks now (what was freed so far goes back at once), then every intervalMs for as long as the process runs (the timer does not keep it alive). */
   start(): void {
-    this.timer ??= setInterval(() => this.tick(), this.opts.intervalMs).unref();
+    if (this.timer) return;
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.opts.intervalMs).unref();
   }
 
   /** One look; trims if the resident size grew enough. Returns whether it trimmed. */

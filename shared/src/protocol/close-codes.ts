@@ -46,6 +46,19 @@ export const FATAL_AGENT_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.AgentDeleted,
 ]);
 
+/**
+ * Close codes after which a terminal viewer (the web app, `rexec shell` / `attach` / `tail`) must
+ * not resume its session: it ended, or this viewer may not see it. After any other close the
+ * session is still there (network drop, relay restart, agent offline) and the viewer reconnects
+ * with backoff from the last byte it rendered.
+ */
+export const FINAL_VIEWER_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.SessionEnded,
+  CloseCode.Unauthorized,
+  CloseCode.AgentDeleted,
+  CloseCode.UnsupportedVersion,
+]);
+
 export function closeCodeName(code: number): string {
   for (const [name, value] of Object.entries(CloseCode)) if (value === code) return name;
   return `code ${code}`;

@@ -17,7 +17,7 @@
 import '@xterm/xterm/css/xterm.css';
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
-import { CloseCode, ErrorCode, closeCodeName, type ViewerMode } from '@rexec/shared';
+import { CloseCode, ErrorCode, FINAL_VIEWER_CLOSE_CODES, backoffDelay, closeCodeName, type ViewerMode } from '@rexec/shared';
 import { ApiError, listAgents, me, shareInfo } from '../api.js';
 import { h, type Disposables } from '../dom.js';
 import { getSession, token } from '../session.js';
@@ -324,7 +324,7 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
   /** Try again with backoff (0.5 s doubling to 10 s), resuming where we were. */
   let pendingResume: { sessionId: string; offset: number } | null = null;
   const retry = (position: { sessionId: string; offset: number }, text: string, s: ConnState) => {
-    const delay = Math.min(10_000, 500 * 2 ** Math.min(retries++, 5));
+    const delay = backoffDelay(retries++, 500, 10_000);
     pendingResume = position;
     setState(s, `${text} — reconnecting…`);
     retryTimer = window.setTimeout(() => connect(position), delay);
@@ -348,7 +348,7 @@ export function renderTerminal(root: HTMLElement, d: Disposables, agentId: strin
       s = 'error';
       text = share ? `share link closed${reason ? `: ${reason}` : ''}` : `not authorized${reason ? `: ${reason}` : ''}`;
       if (!share) void me().catch(() => {}); // a 401 sends the user to the login page
-    } else if (position) {
+    } else if (position && !FINAL_VIEWER_CLOSE_CODES.has(code)) {
       // Network drop, relay restart, agent reconnecting: the shell is still there.
       if (code === CloseCode.AgentOffline) return retry(position, 'agent went offline', 'offline');
       return retry(position, code === CloseCode.GoingAway ? 'the relay is restarting' : 'disconnected', 'disconnected');

@@ -36,6 +36,16 @@ async function reattachWhenPossible(t: TerminalClient, timeoutMs = 15_000): Prom
   }, timeoutMs, 200);
 }
 
+/** The `rexec` CLI logged in to `relay` (through its environment), with what it prints collected. */
+function spawnCli(relay: RelayProc, args: string[]) {
+  const env = { ...process.env, REXEC_HOST: relay.url, REXEC_TOKEN: relay.apiToken, REXEC_CLI_CONFIG: path.join(tempDir('cli'), 'cli.json') };
+  const p = spawn(process.execPath, [CLI_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const io = { out: '', err: '' };
+  p.stdout.on('data', (d: Buffer) => (io.out += d));
+  p.stderr.on('data', (d: Buffer) => (io.err += d));
+  return { io, env, stdin: p.stdin, exit: new Promise<number | null>((r) => p.on('exit', (c) => r(c))) };
+}
+
 describe('resumable terminal sessions', () => {
   let relay: RelayProc;
   let agent: AgentProc;
@@ -157,27 +167,19 @@ describe('resumable terminal sessions', () => {
   });
 
   test('rexec shell opens a new session, detaches with Ctrl-] leaving it running, and exits with the shell status', async () => {
-    const env = { ...process.env, REXEC_HOST: relay.url, REXEC_TOKEN: relay.apiToken, REXEC_CLI_CONFIG: path.join(tempDir('cli'), 'cli.json') };
-    const shell = (): { out: () => string; err: () => string; stdin: NodeJS.WritableStream; exit: Promise<number | null> } => {
-      const p = spawn(process.execPath, [CLI_BIN, 'shell', '--agent', 'keeper'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      p.stdout.on('data', (d: Buffer) => (out += d));
-      p.stderr.on('data', (d: Buffer) => (err += d));
-      return { out: () => out, err: () => err, stdin: p.stdin, exit: new Promise((r) => p.on('exit', (c) => r(c))) };
-    };
+    const shell = () => spawnCli(relay, ['shell', '--agent', 'keeper']);
 
     const first = shell();
-    const sessionId = (await waitUntil('the session id on stderr', () => /session (\S+) on keeper/.exec(first.err())?.[1]))!;
+    const sessionId = (await waitUntil('the session id on stderr', () => /session (\S+) on keeper/.exec(first.io.err)?.[1]))!;
     first.stdin.write('echo from-shell-$((6*7))\r');
-    await waitUntil('the shell to answer', () => /from-shell-42/.test(first.out()));
+    await waitUntil('the shell to answer', () => /from-shell-42/.test(first.io.out));
     const listed = await relay.api<{ sessions: SessionView[] }>('GET', '/api/agents/keeper/sessions');
     const mine = listed.body.sessions.find((x) => x.id === sessionId);
     assert.ok(mine, `the new session ${sessionId} is listed`);
     assert.equal(mine.openedBy, 'token:harness');
     first.stdin.write('sleep 0.3; echo after-detach-$((7*7))\r\x1d');
-    assert.equal(await first.exit, 0, first.err());
-    assert.match(first.err(), new RegExp(`detached from ${sessionId}; it keeps running`));
+    assert.equal(await first.exit, 0, first.io.err);
+    assert.match(first.io.err, new RegExp(`detached from ${sessionId}; it keeps running`));
     // It kept running: what the shell printed after the detach is there for the next viewer.
     const t = await TerminalClient.open(relay, 'keeper', { start: false });
     t.send({ type: 'shell_attach', sessionId, offset: 0 });
@@ -186,12 +188,12 @@ describe('resumable terminal sessions', () => {
     await t.waitClosed();
 
     const second = shell();
-    await waitUntil('a second session', () => /session \S+ on keeper/.test(second.err()));
+    await waitUntil('a second session', () => /session \S+ on keeper/.test(second.io.err));
     second.stdin.write('exit 3\r');
-    assert.equal(await second.exit, 3, `rexec shell exits with the shell's status: ${second.err()}`);
-    assert.match(second.err(), /session ended \(exit 3\)/);
+    assert.equal(await second.exit, 3, `rexec shell exits with the shell's status: ${second.io.err}`);
+    assert.match(second.io.err, /session ended \(exit 3\)/);
 
-    const offline = await run(CLI_BIN, ['shell', '--agent', 'nobody-here'], env as Record<string, string>);
+    const offline = await run(CLI_BIN, ['shell', '--agent', 'nobody-here'], first.env as Record<string, string>);
     assert.notEqual(offline.status, 0, 'an unknown agent fails');
     assert.match(offline.stderr, /rexec: no such agent/);
   });
@@ -304,17 +306,9 @@ describe('resume across a relay crash', () => {
     t.send({ type: 'shell_stop' });
   });
   test('rexec shell and rexec tail ride out a relay SIGKILL and restart: they reconnect by themselves and nothing is lost or doubled', async () => {
-    const env = { ...process.env, REXEC_HOST: relay.url, REXEC_TOKEN: relay.apiToken, REXEC_CLI_CONFIG: path.join(tempDir('cli'), 'cli.json') };
-    const cli = (args: string[]) => {
-      const p = spawn(process.execPath, [CLI_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      const io = { out: '', err: '' };
-      p.stdout.on('data', (d: Buffer) => (io.out += d));
-      p.stderr.on('data', (d: Buffer) => (io.err += d));
-      return { io, stdin: p.stdin, exit: new Promise<number | null>((r) => p.on('exit', (c) => r(c))) };
-    };
-    const shell = cli(['shell', '--agent', 'survivor']);
+    const shell = spawnCli(relay, ['shell', '--agent', 'survivor']);
     const sessionId = (await waitUntil('the session id', () => /session (\S+) on survivor/.exec(shell.io.err)?.[1]))!;
-    const tail = cli(['tail', sessionId, '--agent', 'survivor']);
+    const tail = spawnCli(relay, ['tail', sessionId, '--agent', 'survivor']);
     shell.stdin.write('echo ready-$((3*3))\r');
     await waitUntil('rexec tail to follow', () => /ready-9/.test(tail.io.out));
     shell.stdin.write('seq 1 100000; echo seq-$((2+2))-done\r');
@@ -335,22 +329,17 @@ describe('resume across a relay crash', () => {
   });
 
   test('rexec shell rides out an agent restart: offline, then reconnected to the same shell', async () => {
-    const env = { ...process.env, REXEC_HOST: relay.url, REXEC_TOKEN: relay.apiToken, REXEC_CLI_CONFIG: path.join(tempDir('cli'), 'cli.json') };
-    const p = spawn(process.execPath, [CLI_BIN, 'shell', '--agent', 'survivor'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const io = { out: '', err: '' };
-    p.stdout.on('data', (d: Buffer) => (io.out += d));
-    p.stderr.on('data', (d: Buffer) => (io.err += d));
-    const exit = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+    const { io, stdin, exit } = spawnCli(relay, ['shell', '--agent', 'survivor']);
     await waitUntil('the session', () => /session \S+ on survivor/.test(io.err));
-    p.stdin.write('echo pid-$$\r');
+    stdin.write('echo pid-$$\r');
     const pid = (await waitUntil('the shell pid', () => /pid-(\d+)/.exec(io.out)))[1];
     await agent.stop({ keepSessions: true });
     await waitUntil('the CLI to see the agent go', () => /the agent is offline; reconnecting/.test(io.err), 15_000);
     agent = await startAgent(relay, { name: 'survivor', configPath: agent.configPath });
     await waitUntil('the CLI to reconnect', () => /\[rexec: reconnected\]/.test(io.err), 30_000);
-    p.stdin.write('echo same-pid-$$\r');
+    stdin.write('echo same-pid-$$\r');
     await waitUntil('the same shell', () => new RegExp(`same-pid-${pid}`).test(io.out), 10_000);
-    p.stdin.write('exit 0\r');
+    stdin.write('exit 0\r');
     assert.equal(await exit, 0, io.err);
   });
 
